@@ -1,0 +1,69 @@
+import { isIP } from 'node:net';
+import { Environment } from './config/environment';
+
+export type TrustProxy = boolean | number | string[];
+
+export interface AppConfig {
+  environment: Environment['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  host: string;
+  logLevel: Environment['LOG_LEVEL'];
+  /** Allowed browser origins; empty means CORS is off. */
+  corsOrigins: string[];
+  trustProxy: TrustProxy;
+  bodyLimitBytes: number;
+  /** The URL Twilio and browsers use to reach this service, behind any proxy. */
+  publicBaseUrl?: string;
+  swaggerEnabled: boolean;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * TRUST_PROXY: `false` (default), a hop count, or a list of proxy addresses/subnets. `true`
+ * trusts any X-Forwarded-For and is only safe when the last proxy overwrites that header.
+ */
+function parseTrustProxy(value: string, problems: string[]): TrustProxy {
+  const normalized = value.trim().toLowerCase();
+  if (normalized === 'false' || normalized === '') return false;
+  if (normalized === 'true') return true;
+  if (/^\d+$/.test(normalized)) return Number(normalized);
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const validPrefix = prefix === undefined || /^\d{1,3}$/.test(prefix);
+    if (!isIP(address) || !validPrefix) {
+      problems.push(
+        `TRUST_PROXY: "${entry}" is not an IP address or subnet (use false, a hop count, or a list like 10.0.0.0/8,127.0.0.1)`,
+      );
+    }
+  }
+  return entries;
+}
+
+function parseOrigins(value: string | undefined, problems: string[]): string[] {
+  if (!value) return [];
+  return value.split(',').map((origin) => {
+    const trimmed = origin.trim();
+    if (trimmed !== '*' && !/^https?:\/\/[^/\s]+$/.test(trimmed)) {
+      problems.push(`CORS_ORIGINS: "${trimmed}" is not an origin like https://app.example.com`);
+    }
+    return trimmed;
+  });
+}
+
+export function appConfigFromEnvironment(environment: Environment, problems: string[]): AppConfig {
+  return {
+    environment: environment.NODE_ENV,
+    isProduction: environment.NODE_ENV === 'production',
+    port: environment.PORT,
+    host: environment.HOST,
+    logLevel: environment.LOG_LEVEL,
+    corsOrigins: parseOrigins(environment.CORS_ORIGINS, problems),
+    trustProxy: parseTrustProxy(environment.TRUST_PROXY, problems),
+    bodyLimitBytes: environment.BODY_LIMIT_BYTES,
+    publicBaseUrl: environment.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    swaggerEnabled: environment.SWAGGER_ENABLED,
+    shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+  };
+}

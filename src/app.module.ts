@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule } from '@nestjs/config';
+import { CommonModule } from './common/common.module';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { Configuration } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { RedisModule } from './redis/redis.module';
+
+@Module({})
+export class AppModule {
+  /** The whole service, built from an already validated configuration (see loadConfiguration). */
+  static register(configuration: Configuration): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => configuration],
+        }),
+        CommonModule,
+        DatabaseModule.forRoot(),
+        RedisModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,132 @@
+import helmet from '@fastify/helmet';
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { RequestValidationError } from './common/errors/product-error';
+import { TrustProxy } from './app.config';
+import { Configuration } from './config/configuration';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Headers a browser client may read on cross-origin responses. */
+const EXPOSED_HEADERS = [
+  'Retry-After',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'X-Request-Id',
+];
+
+/**
+ * Fastify ignores a bare hop count (it cannot vouch for the peer); TRUST_PROXY=N keeps Express'
+ * meaning instead: the N nearest hops are our own proxies. Prefer listing their subnets.
+ */
+function fastifyTrustProxy(
+  trustProxy: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy !== 'number') return trustProxy;
+  const hops = trustProxy;
+  return (_address, hop) => hop < hops;
+}
+
+export function createFastifyAdapter(configuration: Configuration, logger: Logger): FastifyAdapter {
+  const { app } = configuration;
+  return new FastifyAdapter({
+    loggerInstance: logger,
+    trustProxy: fastifyTrustProxy(app.trustProxy),
+    bodyLimit: app.bodyLimitBytes,
+    // Reuse a well-formed incoming X-Request-Id (from a gateway), otherwise make one.
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+  });
+}
+
+function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property)
+        ? `${parent ? `${parent}.` : ''}${message}`
+        : `${path}: ${message}`,
+    );
+    return [...own, ...flattenValidationErrors(error.children ?? [], path)];
+  });
+}
+
+/**
+ * Everything HTTP-level the app needs, applied identically by main.ts and the e2e tests:
+ * security headers, CORS, validation, error envelope, request ids and Swagger.
+ */
+export async function configureApp(
+  application: NestFastifyApplication,
+  configuration: Configuration,
+): Promise<void> {
+  const { app } = configuration;
+  const fastify = application.getHttpAdapter().getInstance();
+
+  await application.register(helmet, {
+    // Swagger UI loads its own script and styles from /docs; no third-party origins are allowed.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+  application.enableCors({
+    origin:
+      app.corsOrigins.length === 0 ? false : app.corsOrigins.includes('*') ? true : app.corsOrigins,
+    credentials: false,
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+
+  application.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
+    }),
+  );
+
+  if (app.swaggerEnabled) setUpSwagger(application);
+}
+
+function setUpSwagger(application: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    application,
+    new DocumentBuilder()
+      .setTitle('SMS verification service')
+      .setDescription(
+        'One-time codes by SMS through Twilio, and the auth flows built on them. ' +
+          'Every error answers with `{ success: false, message, error }`; 429 adds `retryAfter` ' +
+          'and a `Retry-After` header. Operator routes take `Authorization: Bearer <ADMIN_API_KEY>`.',
+      )
+      .setVersion('1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' }, 'operator')
+      .build(),
+  );
+  SwaggerModule.setup('docs', application, document, {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'SMS verification API',
+  });
+}

@@ -1,0 +1,22 @@
+import { Global, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Configuration } from '../config/configuration';
+import { Clock, SystemClock } from './clock';
+import { Hasher } from './hasher';
+import { CryptoRandomSource, RandomSource } from './random';
+
+@Global()
+@Module({
+  providers: [
+    { provide: Clock, useClass: SystemClock },
+    { provide: RandomSource, useClass: CryptoRandomSource },
+    {
+      provide: Hasher,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Configuration, true>) =>
+        new Hasher(config.get('security', { infer: true }).hashSecret),
+    },
+  ],
+  exports: [Clock, RandomSource, Hasher],
+})
+export class CommonModule {}

@@ -1,0 +1,156 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ErrorKind, ProductError } from './product-error';
+
+/** The one error envelope of ARCHITECTURE.md §3.5. */
+export interface ErrorEnvelope {
+  success: false;
+  message: string;
+  error: string;
+  retryAfter?: number;
+  details?: string[];
+}
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid_input: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Fastify's own request errors (body parsing, size, media type), reworded for a person. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but declared as JSON.',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE:
+    'The request content type is not supported; send application/json.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body.',
+};
+
+/** Infrastructure failures that mean "try again", not "bug": the database or Redis is down. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '57014', // query_canceled (statement timeout)
+]);
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+  const driverError = (error as { driverError?: unknown }).driverError;
+  if (driverError && driverError !== error && isTransient(driverError)) return true;
+  return /Connection terminated|connection timeout|Stream isn't writeable|Connection is closed/i.test(
+    error.message,
+  );
+}
+
+/** Fastify's request errors arrive wrapped in an HttpException whose cause names the problem. */
+function httpExceptionMessage(exception: HttpException): string {
+  const causeCode = (exception.cause as { code?: unknown } | undefined)?.code;
+  if (typeof causeCode === 'string' && FASTIFY_MESSAGES[causeCode])
+    return FASTIFY_MESSAGES[causeCode];
+  const response = exception.getResponse();
+  const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+  if (Array.isArray(raw)) return raw.join('; ');
+  return typeof raw === 'string' ? raw : exception.message;
+}
+
+interface Mapped {
+  status: number;
+  body: ErrorEnvelope;
+  headers: Record<string, string>;
+}
+
+export function toEnvelope(exception: unknown): Mapped {
+  if (exception instanceof ProductError) {
+    const status = STATUS_BY_KIND[exception.kind];
+    const headers: Record<string, string> = { ...exception.headers };
+    const body: ErrorEnvelope = {
+      success: false,
+      message: exception.message,
+      error: exception.code,
+    };
+    if (exception.retryAfterSeconds !== undefined) {
+      body.retryAfter = exception.retryAfterSeconds;
+      headers['Retry-After'] = String(exception.retryAfterSeconds);
+    }
+    if (exception.details) body.details = exception.details;
+    return { status, body, headers };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    return {
+      status,
+      body: {
+        success: false,
+        message: httpExceptionMessage(exception),
+        error: CODE_BY_STATUS[status] ?? `HTTP_${status}`,
+      },
+      headers: {},
+    };
+  }
+  if (isTransient(exception)) {
+    return {
+      status: 503,
+      body: {
+        success: false,
+        message: 'The service is temporarily unavailable. Please try again shortly.',
+        error: 'SERVICE_UNAVAILABLE',
+        retryAfter: 5,
+      },
+      headers: { 'Retry-After': '5' },
+    };
+  }
+  return {
+    status: 500,
+    body: { success: false, message: 'An unexpected error occurred.', error: 'INTERNAL_ERROR' },
+    headers: {},
+  };
+}
+
+/** Maps every exception to the error envelope; stack traces go to the log, never the client. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body, headers } = toEnvelope(exception);
+    if (status >= 500) this.logUnexpected(exception, status);
+    void reply.headers(headers).status(status).send(body);
+  }
+
+  private logUnexpected(exception: unknown, status: number): void {
+    const error = exception instanceof Error ? exception : new Error(String(exception));
+    const code = (error as { code?: unknown }).code;
+    if (status === 503) this.logger.warn({ errorName: error.name, code }, 'dependency unavailable');
+    else this.logger.error({ err: error }, 'unhandled error');
+  }
+}

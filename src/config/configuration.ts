@@ -1,0 +1,17 @@
+import type { AppConfig } from '../app.config';
+import type { SecurityConfig } from '../common/security.config';
+import type { DatabaseConfig } from '../database/database.config';
+import type { PhoneConfig } from '../phone/phone.config';
+import type { RedisConfig } from '../redis/redis.config';
+import type { SmsConfig, TwilioConfig } from '../sms/sms.config';
+
+/** The typed configuration, one section per module, read through ConfigService<Configuration, true>. */
+export interface Configuration {
+  app: AppConfig;
+  security: SecurityConfig;
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  phone: PhoneConfig;
+  sms: SmsConfig;
+  twilio: TwilioConfig;
+}

@@ -1,0 +1,298 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+/**
+ * Every environment variable the service reads, with its default. `.env.example` documents the
+ * same list; `environment.spec.ts` fails when the two drift apart.
+ */
+
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() !== '' && /^-?\d+$/.test(value.trim())
+    ? Number(value.trim())
+    : value;
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  return value;
+};
+
+const toTrimmed = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? (value.trim() === '' ? undefined : value.trim()) : value;
+
+export const NODE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SMS_PROVIDERS = ['auto', 'twilio-verify', 'twilio-messaging', 'console'] as const;
+
+const COUNTRY_LIST = /^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$/;
+const DATABASE_URL = /^postgres(ql)?:\/\/.+/;
+const REDIS_URL = /^rediss?:\/\/.+/;
+
+export class Environment {
+  // --- service -----------------------------------------------------------------------------
+  @IsIn(NODE_ENVIRONMENTS)
+  NODE_ENV: (typeof NODE_ENVIRONMENTS)[number] = 'development';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Transform(toTrimmed)
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @Transform(toTrimmed)
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 16 * 1024;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  PUBLIC_BASE_URL?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  SWAGGER_ENABLED = true;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // --- secrets -----------------------------------------------------------------------------
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  HASH_SECRET?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  ADMIN_API_KEY?: string;
+
+  // --- database ----------------------------------------------------------------------------
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(DATABASE_URL, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5_000;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  DATABASE_MIGRATIONS_RUN = true;
+
+  @Transform(toTrimmed)
+  @IsString()
+  DATA_DIR = './data';
+
+  // --- redis -------------------------------------------------------------------------------
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(REDIS_URL, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Transform(toTrimmed)
+  @IsString()
+  @MaxLength(64)
+  REDIS_KEY_PREFIX = 'sms:';
+
+  // --- twilio ------------------------------------------------------------------------------
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex' })
+  TWILIO_ACCOUNT_SID?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  TWILIO_AUTH_TOKEN?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(/^VA[0-9a-fA-F]{32}$/, {
+    message: 'TWILIO_VERIFY_SERVICE_SID must look like VA + 32 hex',
+  })
+  TWILIO_VERIFY_SERVICE_SID?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(/^MG[0-9a-fA-F]{32}$/, {
+    message: 'TWILIO_MESSAGING_SERVICE_SID must look like MG + 32 hex',
+  })
+  TWILIO_MESSAGING_SERVICE_SID?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(/^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/, {
+    message: 'TWILIO_FROM must be an E.164 number or an alphanumeric sender ID of 1-11 characters',
+  })
+  TWILIO_FROM?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  TWILIO_API_BASE_URL?: string;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  TWILIO_TIMEOUT_MS = 5_000;
+
+  // --- sms ---------------------------------------------------------------------------------
+  @IsIn(SMS_PROVIDERS)
+  SMS_PROVIDER: (typeof SMS_PROVIDERS)[number] = 'auto';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(4)
+  @Max(10)
+  SMS_CODE_LENGTH = 6;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  SMS_MAX_ATTEMPTS = 3;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  SMS_MAX_SENDS_PER_VERIFICATION = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  SMS_EXPIRY_REGISTRATION_MINUTES = 10;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  SMS_EXPIRY_LOGIN_MINUTES = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  SMS_EXPIRY_PASSWORD_RESET_MINUTES = 15;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  SMS_EXPIRY_TWO_FACTOR_MINUTES = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(30)
+  @Max(3600)
+  SMS_VERIFICATION_TOKEN_TTL_SECONDS = 600;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(/^\+[1-9]\d{6,14}:\d{4,10}(\s*,\s*\+[1-9]\d{6,14}:\d{4,10})*$/, {
+    message: 'SMS_TEST_NUMBERS must be a list like +251900000001:123456,+251900000002:654321',
+  })
+  SMS_TEST_NUMBERS?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  SMS_ALLOW_TEST_NUMBERS_IN_PRODUCTION = false;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  SMS_ALLOW_VOIP = false;
+
+  @Transform(toTrimmed)
+  @Matches(/^(en|am|fr)$/, { message: 'DEFAULT_LOCALE must be one of en, am, fr' })
+  DEFAULT_LOCALE = 'en';
+
+  @Transform(toTrimmed)
+  @Matches(/^([A-Za-z]{2}:(en|am|fr))(\s*,\s*[A-Za-z]{2}:(en|am|fr))*$/, {
+    message: 'SMS_COUNTRY_LOCALES must be a list like ET:am,CA:en with locales en, am or fr',
+  })
+  SMS_COUNTRY_LOCALES = 'ET:am';
+
+  // --- rate limits (SPEC.md) ---------------------------------------------------------------
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  SMS_RATE_LIMIT_WINDOW = 900_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  SMS_RATE_LIMIT_MAX_ATTEMPTS = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  SMS_RATE_LIMIT_GLOBAL_MAX = 1000;
+
+  // --- analytics (SPEC.md) -----------------------------------------------------------------
+  @Transform(toBoolean)
+  @IsBoolean()
+  ENABLE_SMS_ANALYTICS = true;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(DATABASE_URL, { message: 'ANALYTICS_DB_URL must be a postgres:// or postgresql:// URL' })
+  ANALYTICS_DB_URL?: string;
+
+  // --- internationalization (SPEC.md) ------------------------------------------------------
+  @Transform(toTrimmed)
+  @Matches(/^[A-Za-z]{2}$/, { message: 'DEFAULT_COUNTRY_CODE must be an ISO 3166-1 alpha-2 code' })
+  DEFAULT_COUNTRY_CODE = 'ET';
+
+  @Transform(toTrimmed)
+  @Matches(COUNTRY_LIST, {
+    message: 'SUPPORTED_COUNTRIES must be comma-separated ISO 3166-1 alpha-2 codes, e.g. ET,US',
+  })
+  SUPPORTED_COUNTRIES = 'ET,US,GB,CA,AU';
+}

@@ -1,0 +1,66 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { appConfigFromEnvironment } from '../app.config';
+import { databaseConfigFromEnvironment } from '../database/database.config';
+import { redisConfigFromEnvironment } from '../redis/redis.config';
+import { securityConfigFromEnvironment } from '../common/security.config';
+import { phoneConfigFromEnvironment } from '../phone/phone.config';
+import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
+import { Configuration } from './configuration';
+import { ConfigurationError } from './configuration-error';
+import { Environment } from './environment';
+import { productionProblems } from './production-checks';
+
+type RawEnvironment = Record<string, string | undefined>;
+
+/** Values never echoed in an error message: they are secrets or may carry credentials. */
+const SECRET_VARIABLES = new Set([
+  'HASH_SECRET',
+  'ADMIN_API_KEY',
+  'JWT_SECRET',
+  'TWILIO_AUTH_TOKEN',
+  'DATABASE_URL',
+  'ANALYTICS_DB_URL',
+  'REDIS_URL',
+]);
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) => {
+      const named = message.startsWith(error.property) ? message : `${error.property}: ${message}`;
+      return SECRET_VARIABLES.has(error.property)
+        ? named
+        : `${named} (got ${JSON.stringify(error.value)})`;
+    }),
+  );
+}
+
+/**
+ * Validates the raw environment once, at boot, and builds the typed configuration every module
+ * reads. Throws ConfigurationError naming each bad variable and what is wrong with it.
+ */
+export function loadConfiguration(raw: RawEnvironment): Configuration {
+  const environment = plainToInstance(
+    Environment,
+    { ...raw },
+    {
+      exposeDefaultValues: true,
+    },
+  );
+  const problems = describe(validateSync(environment, { forbidUnknownValues: true }));
+  if (problems.length > 0) throw new ConfigurationError(problems);
+
+  const sectionProblems: string[] = [];
+  const configuration: Configuration = {
+    app: appConfigFromEnvironment(environment, sectionProblems),
+    security: securityConfigFromEnvironment(environment),
+    database: databaseConfigFromEnvironment(environment),
+    redis: redisConfigFromEnvironment(environment),
+    phone: phoneConfigFromEnvironment(environment, sectionProblems),
+    sms: smsConfigFromEnvironment(environment, sectionProblems),
+    twilio: twilioConfigFromEnvironment(environment),
+  };
+  const crossChecks = [...sectionProblems, ...productionProblems(configuration)];
+  if (crossChecks.length > 0) throw new ConfigurationError(crossChecks);
+  return configuration;
+}

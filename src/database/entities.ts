@@ -1,0 +1,2 @@
+/** Every TypeORM entity of the product; the migration check compares them with migrations/. */
+export const ALL_ENTITIES: Function[] = [];

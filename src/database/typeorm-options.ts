@@ -1,0 +1,39 @@
+import { DataSourceOptions } from 'typeorm';
+import { ALL_MIGRATIONS } from '../../migrations';
+import { DatabaseConfig } from './database.config';
+import { ALL_ENTITIES } from './entities';
+import type { EmbeddedConnection } from './embedded-postgres';
+
+/**
+ * One place that turns configuration into TypeORM options, used by the app, the migration CLI
+ * and the tests alike. `synchronize` is always off: the schema changes only through migrations.
+ */
+export function typeOrmOptions(
+  database: DatabaseConfig,
+  embedded?: EmbeddedConnection,
+): DataSourceOptions {
+  const connection = embedded
+    ? { ...embedded, extra: { max: 1 } }
+    : {
+        url: database.url,
+        extra: {
+          max: database.poolSize,
+          connectionTimeoutMillis: 3_000,
+          idleTimeoutMillis: 30_000,
+          statement_timeout: database.statementTimeoutMs,
+          application_name: 'sms-verification',
+        },
+      };
+  return {
+    type: 'postgres',
+    ...connection,
+    entities: ALL_ENTITIES,
+    migrations: ALL_MIGRATIONS,
+    migrationsRun: database.migrationsRun,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    logging: ['error'],
+  };
+}

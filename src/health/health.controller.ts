@@ -1,0 +1,50 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { RedisHealthIndicator } from './redis.health';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database and Redis (when configured) answer' })
+  @ApiOkResponse({
+    schema: {
+      example: { status: 'ok', details: { database: { status: 'up' }, redis: { status: 'up' } } },
+    },
+  })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down; the body says which' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database', { timeout: 1_500 }),
+        () => this.redis.check('redis'),
+      ]);
+    } catch (error) {
+      // Terminus throws with the full result when a check is down; keep that body, answer 503.
+      const result = (error as { response?: HealthCheckResult }).response;
+      if (!result) throw error;
+      void reply.status(503);
+      return result;
+    }
+  }
+}

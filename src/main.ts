@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { existsSync } from 'node:fs';
+import { AppModule } from './app.module';
+import { configureApp, createFastifyAdapter } from './app.setup';
+import { ConfigurationError } from './config/configuration-error';
+import { loadConfiguration } from './config/load-configuration';
+import { EmbeddedDatabaseLockedError } from './database/embedded-postgres';
+import { createRootLogger } from './logging/logger';
+import { PinoNestLogger } from './logging/pino-nest-logger';
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const configuration = loadConfiguration(process.env);
+  const logger = createRootLogger(configuration.app);
+
+  const application = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(configuration),
+    createFastifyAdapter(configuration, logger),
+    { logger: new PinoNestLogger(logger), abortOnError: false },
+  );
+  await configureApp(application, configuration);
+  await application.listen({ port: configuration.app.port, host: configuration.app.host });
+  logger.info(
+    { port: configuration.app.port, environment: configuration.app.environment },
+    `Listening on http://${configuration.app.host}:${configuration.app.port} (Swagger UI at /docs)`,
+  );
+
+  // Graceful shutdown: stop accepting, let in-flight requests finish, flush and close pools.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('Shutdown took too long; exiting');
+      process.exit(1);
+    }, configuration.app.shutdownTimeoutMs);
+    deadline.unref();
+    application
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigurationError || error instanceof EmbeddedDatabaseLockedError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `Failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});
