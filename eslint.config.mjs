@@ -23,7 +23,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['../../../*'], message: 'Import across modules from a shallower path.' },
+            { group: ['../../../../*'], message: 'Import across modules from a shallower path.' },
           ],
         },
       ],

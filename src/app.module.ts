@@ -6,7 +6,9 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { Configuration } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { PhoneModule } from './phone/phone.module';
 import { RedisModule } from './redis/redis.module';
+import { SmsModule } from './sms/sms.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +27,8 @@ export class AppModule {
         DatabaseModule.forRoot(),
         RedisModule,
         HealthModule,
+        PhoneModule,
+        SmsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
     };

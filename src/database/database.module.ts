@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { Configuration } from '../config/configuration';
 import { EmbeddedDatabaseService } from './embedded-database.service';
+import { Sql } from './sql';
 import { typeOrmOptions } from './typeorm-options';
 
 @Module({ providers: [EmbeddedDatabaseService], exports: [EmbeddedDatabaseService] })
@@ -14,6 +15,9 @@ export class DatabaseModule {
   static forRoot(): DynamicModule {
     return {
       module: DatabaseModule,
+      global: true,
+      providers: [Sql],
+      exports: [Sql],
       imports: [
         TypeOrmModule.forRootAsync({
           imports: [EmbeddedDatabaseModule],

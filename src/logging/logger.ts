@@ -53,7 +53,8 @@ function serializeError(error: unknown): Record<string, unknown> {
   return {
     type: error.name,
     message: scrubPhoneNumbers(error.message),
-    code,
+    // Not "code": that field name is redacted everywhere, since it usually means an OTP.
+    errorCode: code,
     status,
     stack: error.stack ? scrubPhoneNumbers(error.stack) : undefined,
   };

@@ -150,7 +150,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private logUnexpected(exception: unknown, status: number): void {
     const error = exception instanceof Error ? exception : new Error(String(exception));
     const code = (error as { code?: unknown }).code;
-    if (status === 503) this.logger.warn({ errorName: error.name, code }, 'dependency unavailable');
+    if (status === 503)
+      this.logger.warn({ errorName: error.name, errorCode: code }, 'dependency unavailable');
     else this.logger.error({ err: error }, 'unhandled error');
   }
 }

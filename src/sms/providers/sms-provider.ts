@@ -1,0 +1,49 @@
+import { Locale } from '../../common/locale';
+import { Purpose } from '../purpose';
+
+export type SmsProviderName = 'twilio-verify' | 'twilio-messaging' | 'console';
+
+export interface SmsText {
+  body: string;
+  encoding: 'GSM-7' | 'UCS-2';
+  segments: number;
+}
+
+export interface SendCodeRequest {
+  /** E.164. */
+  to: string;
+  purpose: Purpose;
+  locale: Locale;
+  /** How long the code stays valid; carriers may drop the SMS after that. */
+  validitySeconds: number;
+  /** Our text with our code in it; absent for providers that make their own code. */
+  text?: SmsText;
+}
+
+export interface SendCodeReceipt {
+  /** Twilio Verification sid (VE…) or Message sid (SM…); console sends get a local one. */
+  sid: string;
+  kind: 'verification' | 'message';
+}
+
+export type CheckOutcome = 'approved' | 'rejected';
+
+/**
+ * Where codes go out. Twilio Verify makes, sends and checks its own codes (`ownsCodes`); the
+ * messaging and console providers deliver a text with our code in it. Twilio's vocabulary and
+ * errors are translated inside the Twilio adapters and nowhere else.
+ */
+export abstract class SmsProvider {
+  abstract readonly name: SmsProviderName;
+  abstract readonly ownsCodes: boolean;
+
+  /** Whether this provider can deliver a text in `locale`. */
+  abstract supportsLocale(locale: Locale): boolean;
+
+  abstract send(request: SendCodeRequest): Promise<SendCodeReceipt>;
+
+  /** Only for providers that own codes. */
+  check(_to: string, _code: string): Promise<CheckOutcome> {
+    return Promise.reject(new Error(`${this.name} does not check codes`));
+  }
+}

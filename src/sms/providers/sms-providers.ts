@@ -1,0 +1,65 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { RandomSource } from '../../common/random';
+import { Locale } from '../../common/locale';
+import { Configuration } from '../../config/configuration';
+import { ConsoleProvider } from './console/console.provider';
+import { SmsProvider, SmsProviderName } from './sms-provider';
+import { createTwilioClient } from './twilio/twilio-client.factory';
+import { TwilioMessagingProvider } from './twilio/twilio-messaging.provider';
+import { TwilioVerifyProvider } from './twilio/twilio-verify.provider';
+
+/**
+ * The configured providers and the rule that picks one per send: the configured provider, except
+ * that a locale Twilio Verify cannot speak (Amharic) goes through Messaging with our own text when
+ * Messaging is configured.
+ */
+@Injectable()
+export class SmsProviders {
+  private readonly logger = new Logger('SmsProviders');
+  private readonly primary: SmsProvider;
+  private readonly messaging?: SmsProvider;
+
+  constructor(config: ConfigService<Configuration, true>, random: RandomSource) {
+    const sms = config.get('sms', { infer: true });
+    const twilio = config.get('twilio', { infer: true });
+    const app = config.get('app', { infer: true });
+    const client = sms.provider === 'console' ? undefined : createTwilioClient(twilio);
+
+    if (client && sms.messagingConfigured) {
+      this.messaging = new TwilioMessagingProvider(client, {
+        messagingServiceSid: twilio.messagingServiceSid,
+        from: twilio.from,
+        statusCallbackUrl: app.publicBaseUrl
+          ? `${app.publicBaseUrl}/webhooks/twilio/status`
+          : undefined,
+      });
+    }
+    if (sms.provider === 'twilio-verify' && client) {
+      this.primary = new TwilioVerifyProvider(client, twilio.verifyServiceSid!);
+    } else if (sms.provider === 'twilio-messaging' && this.messaging) {
+      this.primary = this.messaging;
+    } else {
+      this.primary = new ConsoleProvider(random);
+    }
+    this.logger.log(
+      `SMS provider: ${this.primary.name}${this.messaging && this.primary !== this.messaging ? ' (Messaging for locales Verify lacks)' : ''}`,
+    );
+    if (this.primary.name === 'console') {
+      this.logger.warn(
+        'The console provider writes codes to the log instead of sending them (development only)',
+      );
+    }
+  }
+
+  forLocale(locale: Locale): SmsProvider {
+    if (this.primary.supportsLocale(locale) || !this.messaging) return this.primary;
+    return this.messaging;
+  }
+
+  byName(name: SmsProviderName): SmsProvider | undefined {
+    if (this.primary.name === name) return this.primary;
+    if (this.messaging?.name === name) return this.messaging;
+    return undefined;
+  }
+}

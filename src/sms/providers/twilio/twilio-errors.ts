@@ -1,0 +1,161 @@
+// The lint rule forbids three-level imports, but nothing shallower re-exports ProductError.
+import { ProductError } from '../../../common/errors/product-error';
+import { VerificationAttemptsExceededError, VerificationNotFoundError } from '../../sms.errors';
+
+/** How long a Twilio Verify verification lives; its send and check limits last that long. */
+const VERIFICATION_LIFETIME_SECONDS = 600;
+const RATE_LIMIT_RETRY_SECONDS = 60;
+const OUTAGE_RETRY_SECONDS = 30;
+
+/** Twilio error codes (https://www.twilio.com/docs/api/errors) this service reacts to. */
+export const TwilioErrorCode = {
+  AUTHENTICATION_FAILED: 20003,
+  NOT_FOUND: 20404,
+  TOO_MANY_REQUESTS: 20429,
+  INVALID_TO_NUMBER: 21211,
+  REGION_NOT_ENABLED: 21408,
+  UNSUBSCRIBED_RECIPIENT: 21610,
+  INVALID_PARAMETER: 60200,
+  MAX_CHECK_ATTEMPTS: 60202,
+  MAX_SEND_ATTEMPTS: 60203,
+  SERVICE_RATE_LIMIT: 60207,
+  RATE_LIMIT_BUCKET_MAXIMUM: 60210,
+  CONCURRENT_REQUESTS_FOR_NUMBER: 60212,
+  FRAUD_GUARD_BLOCKED: 60410,
+  GEO_PERMISSIONS_BLOCKED: 60605,
+} as const;
+
+/** The request Twilio received was not acceptable for this destination (e.g. not E.164). */
+export class SmsInvalidRequestError extends ProductError {
+  constructor(cause?: unknown) {
+    super(
+      'SMS_INVALID_REQUEST',
+      'This phone number or request cannot be used for verification codes.',
+      'invalid_input',
+      { cause },
+    );
+  }
+}
+
+export class SmsProviderRateLimitedError extends ProductError {
+  constructor(retryAfterSeconds: number, cause?: unknown) {
+    super(
+      'SMS_PROVIDER_RATE_LIMITED',
+      'Too many verification requests. Please try again later.',
+      'rate_limited',
+      { retryAfterSeconds, cause },
+    );
+  }
+}
+
+/**
+ * Twilio refuses this destination (Fraud Guard, Geo Permissions, opted out, region disabled).
+ * The reason stays out of the message: telling a caller that Fraud Guard flagged a prefix helps
+ * the fraudster tune the next attempt.
+ */
+export class SmsDestinationRefusedError extends ProductError {
+  constructor(cause?: unknown) {
+    super(
+      'SMS_DESTINATION_REFUSED',
+      'This number cannot receive verification codes.',
+      'invalid_input',
+      { cause },
+    );
+  }
+}
+
+/** Twilio could not be used: outage, timeout, network failure or our own misconfiguration. */
+export class SmsProviderUnavailableError extends ProductError {
+  constructor(cause?: unknown) {
+    super(
+      'SMS_PROVIDER_UNAVAILABLE',
+      'SMS delivery is temporarily unavailable. Please try again shortly.',
+      'unavailable',
+      { retryAfterSeconds: OUTAGE_RETRY_SECONDS, cause },
+    );
+  }
+}
+
+/**
+ * Twilio Verify knows no pending verification (never sent, expired, approved or spent). Extends
+ * the product's own error so callers and clients see exactly what a locally checked code gives.
+ */
+export class ProviderVerificationNotFoundError extends VerificationNotFoundError {
+  constructor(cause?: unknown) {
+    super();
+    this.cause = cause;
+  }
+}
+
+/** Twilio Verify refused more checks (60202); its limit lasts for the verification's lifetime. */
+export class ProviderVerificationAttemptsExceededError extends VerificationAttemptsExceededError {
+  override readonly retryAfterSeconds = VERIFICATION_LIFETIME_SECONDS;
+
+  constructor(cause?: unknown) {
+    super();
+    this.cause = cause;
+  }
+}
+
+/**
+ * What the SDK throws for an error response: `RestException` (legacy JSON) or
+ * `TwilioServiceException` (RFC 9457). Both carry the HTTP status and Twilio's numeric code;
+ * axios' network errors carry a string code instead.
+ */
+interface TwilioApiError extends Error {
+  status: number;
+  code?: number;
+}
+
+function isTwilioApiError(error: unknown): error is TwilioApiError {
+  if (!(error instanceof Error)) return false;
+  const { status, code } = error as { status?: unknown; code?: unknown };
+  return typeof status === 'number' && (code === undefined || typeof code === 'number');
+}
+
+export function isTwilioErrorCode(error: unknown, code: number): boolean {
+  return isTwilioApiError(error) && error.code === code;
+}
+
+function fromTwilioCode(error: TwilioApiError): ProductError | undefined {
+  switch (error.code) {
+    case TwilioErrorCode.INVALID_PARAMETER:
+    case TwilioErrorCode.INVALID_TO_NUMBER:
+      return new SmsInvalidRequestError(error);
+    case TwilioErrorCode.MAX_SEND_ATTEMPTS:
+      return new SmsProviderRateLimitedError(VERIFICATION_LIFETIME_SECONDS, error);
+    case TwilioErrorCode.TOO_MANY_REQUESTS:
+    case TwilioErrorCode.SERVICE_RATE_LIMIT:
+    case TwilioErrorCode.RATE_LIMIT_BUCKET_MAXIMUM:
+    case TwilioErrorCode.CONCURRENT_REQUESTS_FOR_NUMBER:
+      return new SmsProviderRateLimitedError(RATE_LIMIT_RETRY_SECONDS, error);
+    case TwilioErrorCode.MAX_CHECK_ATTEMPTS:
+      return new ProviderVerificationAttemptsExceededError(error);
+    case TwilioErrorCode.FRAUD_GUARD_BLOCKED:
+    case TwilioErrorCode.GEO_PERMISSIONS_BLOCKED:
+    case TwilioErrorCode.UNSUBSCRIBED_RECIPIENT:
+    case TwilioErrorCode.REGION_NOT_ENABLED:
+      return new SmsDestinationRefusedError(error);
+    case TwilioErrorCode.NOT_FOUND:
+      return new ProviderVerificationNotFoundError(error);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Translates anything the Twilio SDK throws into the product's errors, keeping the original as
+ * `cause` for logs. Messages are fixed texts: Twilio's own messages can contain the phone number
+ * (`Invalid parameter To: +2519…`), so they never reach a client.
+ *
+ * Everything not recognised — 5xx, timeouts, refused or reset connections, DNS failures,
+ * authentication failures (20003, our misconfiguration) — means SMS cannot be sent right now.
+ */
+export function toProductError(error: unknown): ProductError {
+  if (error instanceof ProductError) return error;
+  if (!isTwilioApiError(error)) return new SmsProviderUnavailableError(error);
+  const translated = fromTwilioCode(error);
+  if (translated) return translated;
+  if (error.status === 429) return new SmsProviderRateLimitedError(RATE_LIMIT_RETRY_SECONDS, error);
+  return new SmsProviderUnavailableError(error);
+}

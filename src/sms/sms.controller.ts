@@ -1,0 +1,83 @@
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { SendVerificationDto } from './dto/send-verification.dto';
+import { VerificationResponseDto } from './dto/verification-response.dto';
+import { VerifyCodeDto } from './dto/verify-code.dto';
+import { VerificationService } from './verification.service';
+
+@ApiTags('sms')
+@Controller('sms')
+export class SmsController {
+  constructor(private readonly verifications: VerificationService) {}
+
+  @Post('send-verification')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Send a one-time code by SMS',
+    description:
+      'Starts (or re-sends) the verification for this phone and purpose. `twilioConfig` is ' +
+      'accepted for compatibility and ignored: credentials come from the server only.',
+  })
+  @ApiOkResponse({ type: VerificationResponseDto, description: 'Code sent; status "pending"' })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Invalid body, invalid or unsupported number (landline, premium, other country)',
+  })
+  @ApiTooManyRequestsResponse({
+    type: RateLimitedEnvelopeDto,
+    description: 'Too many sends; `retryAfter` seconds and a Retry-After header',
+  })
+  @ApiServiceUnavailableResponse({
+    type: RateLimitedEnvelopeDto,
+    description: 'SMS delivery is temporarily unavailable; nothing was sent',
+  })
+  send(
+    @Body() body: SendVerificationDto,
+    @Headers('accept-language') acceptLanguage?: string,
+  ): Promise<VerificationResponseDto> {
+    return this.verifications.send({
+      phoneNumber: body.phoneNumber,
+      purpose: body.purpose,
+      countryCode: body.countryCode,
+      locale: body.locale,
+      acceptLanguage,
+    });
+  }
+
+  @Post('verify-code')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Check a code',
+    description:
+      'Right code: `status: "approved", valid: true` and a single-use `verification_token`. ' +
+      'Wrong code: `status: "pending", valid: false`.',
+  })
+  @ApiOkResponse({ type: VerificationResponseDto })
+  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body or number' })
+  @ApiNotFoundResponse({
+    type: ErrorEnvelopeDto,
+    description: 'No live verification: never sent, expired or already used',
+  })
+  @ApiTooManyRequestsResponse({
+    type: RateLimitedEnvelopeDto,
+    description: 'Too many wrong codes: this verification is dead, request a new code',
+  })
+  @ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto })
+  verify(@Body() body: VerifyCodeDto): Promise<VerificationResponseDto> {
+    return this.verifications.check({
+      phoneNumber: body.phoneNumber,
+      code: body.code,
+      purpose: body.purpose,
+      countryCode: body.countryCode,
+    });
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { PhoneModule } from '../phone/phone.module';
+import { SmsProviders } from './providers/sms-providers';
+import { SmsController } from './sms.controller';
+import { SmsTextsModule } from './texts/sms-texts.module';
+import { VerificationService } from './verification.service';
+
+@Module({
+  imports: [PhoneModule, SmsTextsModule],
+  controllers: [SmsController],
+  providers: [SmsProviders, VerificationService],
+  exports: [VerificationService],
+})
+export class SmsModule {}

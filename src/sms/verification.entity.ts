@@ -1,0 +1,110 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { PURPOSES, Purpose } from './purpose';
+
+export const VERIFICATION_STATUSES = ['pending', 'verified', 'expired', 'failed'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+export const DELIVERY_CHANNELS = [
+  'twilio-verify',
+  'twilio-messaging',
+  'console',
+  'test-number',
+] as const;
+export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
+
+/**
+ * One code sent to one phone for one purpose (SPEC.md §7, extended). Phone numbers, codes and
+ * tokens are stored only as HMACs. At most one `pending` row exists per phone + purpose: the
+ * partial unique index arbitrates concurrent sends.
+ */
+@Entity('sms_verifications')
+@Index('idx_phone_purpose', ['phoneNumberHash', 'purpose'])
+@Index('idx_status_expires', ['status', 'expiresAt'])
+@Index('uq_sms_verifications_live', ['phoneNumberHash', 'purpose'], {
+  unique: true,
+  where: `"status" = 'pending'`,
+})
+@Index('uq_sms_verifications_token', ['tokenHash'], {
+  unique: true,
+  where: `"token_hash" IS NOT NULL`,
+})
+export class Verification {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'phone_number_hash', type: 'varchar', length: 64 })
+  phoneNumberHash: string;
+
+  @Column({ type: 'enum', enum: PURPOSES, enumName: 'sms_purpose' })
+  purpose: Purpose;
+
+  /** Twilio's Verification sid (VE…) or ours ("VE" + this row's id as hex). */
+  @Column({ name: 'twilio_sid', type: 'varchar', length: 100, nullable: true })
+  twilioSid: string | null;
+
+  /** The last Programmable Messaging sid (SM…), for delivery callbacks. */
+  @Column({ name: 'message_sid', type: 'varchar', length: 64, nullable: true })
+  messageSid: string | null;
+
+  @Column({
+    type: 'enum',
+    enum: VERIFICATION_STATUSES,
+    enumName: 'sms_verification_status',
+    default: 'pending',
+  })
+  status: VerificationStatus;
+
+  @Column({ type: 'varchar', length: 20 })
+  channel: DeliveryChannel;
+
+  /** HMAC of the code when we made it; null when Twilio Verify holds the code. */
+  @Column({ name: 'code_hash', type: 'varchar', length: 64, nullable: true })
+  codeHash: string | null;
+
+  @Column({ type: 'varchar', length: 5 })
+  locale: string;
+
+  @Column({ name: 'country_code', type: 'char', length: 2 })
+  countryCode: string;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'max_attempts', type: 'integer', default: 3 })
+  maxAttempts: number;
+
+  @Column({ name: 'send_count', type: 'integer', default: 1 })
+  sendCount: number;
+
+  @Column({ name: 'last_sent_at', type: 'timestamptz' })
+  lastSentAt: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Column({ name: 'verified_at', type: 'timestamptz', nullable: true })
+  verifiedAt: Date | null;
+
+  /** HMAC of the single-use verification_token handed out on approval. */
+  @Column({ name: 'token_hash', type: 'varchar', length: 64, nullable: true })
+  tokenHash: string | null;
+
+  @Column({ name: 'token_expires_at', type: 'timestamptz', nullable: true })
+  tokenExpiresAt: Date | null;
+
+  @Column({ name: 'token_consumed_at', type: 'timestamptz', nullable: true })
+  tokenConsumedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,408 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { Clock } from '../common/clock';
+import { Hasher } from '../common/hasher';
+import { ProductError } from '../common/errors/product-error';
+import { RandomSource } from '../common/random';
+import { Locale } from '../common/locale';
+import { Configuration } from '../config/configuration';
+import { Sql } from '../database/sql';
+import { NormalizedPhone } from '../phone/phone.service';
+import { PhoneService } from '../phone/phone.service';
+import { SmsConfig, TwilioConfig } from './sms.config';
+import {
+  VerificationAttemptsExceededError,
+  VerificationNotFoundError,
+  VerificationResendLimitError,
+} from './sms.errors';
+import { Purpose } from './purpose';
+import { SmsProvider } from './providers/sms-provider';
+import { SmsProviders } from './providers/sms-providers';
+import { resolveLocale } from './texts/locale-resolver';
+import { SmsTextService } from './texts/sms-text.service';
+import { DeliveryChannel, VerificationStatus } from './verification.entity';
+import { VerificationResponseDto } from './dto/verification-response.dto';
+
+export interface SendVerificationInput {
+  phoneNumber: string;
+  purpose: Purpose;
+  countryCode?: string;
+  locale?: string;
+  acceptLanguage?: string;
+}
+
+export interface CheckVerificationInput {
+  phoneNumber: string;
+  code: string;
+  purpose: Purpose;
+  countryCode?: string;
+}
+
+/** The columns the service reads back from its atomic statements. */
+interface VerificationRow {
+  id: string;
+  twilio_sid: string | null;
+  status: VerificationStatus;
+  channel: DeliveryChannel;
+  code_hash: string | null;
+  locale: Locale;
+  attempts: number;
+  max_attempts: number;
+  send_count: number;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts, max_attempts,
+  send_count, expires_at, created_at, updated_at`;
+
+/**
+ * Sends and checks one-time codes. Every count and every consumption is one atomic SQL
+ * statement, so concurrent requests cannot exceed an attempt budget or approve a code twice;
+ * no transaction or connection is held while Twilio is called.
+ */
+@Injectable()
+export class VerificationService {
+  private readonly logger = new Logger('VerificationService');
+  private readonly sms: SmsConfig;
+  private readonly twilio: TwilioConfig;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly phones: PhoneService,
+    private readonly providers: SmsProviders,
+    private readonly texts: SmsTextService,
+    private readonly hasher: Hasher,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.sms = config.get('sms', { infer: true });
+    this.twilio = config.get('twilio', { infer: true });
+    if (this.sms.testNumbers.size > 0) {
+      this.logger.warn(
+        `SMS_TEST_NUMBERS: ${this.sms.testNumbers.size} test numbers answer with fixed codes and receive no SMS`,
+      );
+    }
+    if (this.sms.testNumbersIgnored) {
+      this.logger.warn(
+        'SMS_TEST_NUMBERS is set but ignored in production (SMS_ALLOW_TEST_NUMBERS_IN_PRODUCTION is false)',
+      );
+    }
+  }
+
+  async send(input: SendVerificationInput): Promise<VerificationResponseDto> {
+    const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
+    const phoneHash = this.hasher.hash('phone', phone.e164);
+    const locale = resolveLocale(
+      { requested: input.locale, acceptLanguage: input.acceptLanguage, country: phone.country },
+      this.sms,
+    );
+    for (let round = 1; ; round += 1) {
+      const now = this.clock.now();
+      // A live verification whose time ran out no longer blocks a new one.
+      await this.sql.rows(
+        `UPDATE sms_verifications SET status = 'expired', updated_at = $3
+          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3`,
+        [phoneHash, input.purpose, now],
+      );
+      const created = await this.createLive(phone, phoneHash, input.purpose, locale, now);
+      if (created) return this.resource(created.row, phone.e164, false);
+      try {
+        return await this.resend(phone, phoneHash, input.purpose, now);
+      } catch (error) {
+        // The live verification ended between our two statements: start a new one.
+        if (!(error instanceof VerificationEndedError) || round >= 3) throw error;
+      }
+    }
+  }
+
+  async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {
+    const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
+    const phoneHash = this.hasher.hash('phone', phone.e164);
+    const now = this.clock.now();
+
+    // Count the attempt before comparing, in one statement: concurrent guesses cannot share a slot.
+    const [counted] = await this.sql.rows<VerificationRow>(
+      `UPDATE sms_verifications SET attempts = attempts + 1, updated_at = $3
+        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending'
+          AND expires_at > $3 AND attempts < max_attempts
+        RETURNING ${RETURNING}`,
+      [phoneHash, input.purpose, now],
+    );
+    if (!counted) throw await this.explainUncountedAttempt(phoneHash, input.purpose, now);
+
+    const correct = await this.compare(counted, phone.e164, input.code);
+    if (correct) {
+      const token = `vt_${this.random.token(32)}`;
+      const [approved] = await this.sql.rows<VerificationRow>(
+        `UPDATE sms_verifications
+            SET status = 'verified', verified_at = $2, updated_at = $2, token_hash = $3, token_expires_at = $4
+          WHERE id = $1 AND status = 'pending'
+          RETURNING ${RETURNING}`,
+        [
+          counted.id,
+          now,
+          this.hasher.hash('verification-token', token),
+          new Date(now.getTime() + this.sms.verificationTokenTtlSeconds * 1000),
+        ],
+      );
+      // Another request approved it first: this one proves nothing.
+      if (!approved) throw new VerificationNotFoundError();
+      return { ...this.resource(approved, phone.e164, true), verification_token: token };
+    }
+
+    if (counted.attempts >= counted.max_attempts) {
+      await this.fail(counted.id, now);
+      throw new VerificationAttemptsExceededError();
+    }
+    return this.resource(counted, phone.e164, false);
+  }
+
+  /**
+   * Spends a verification_token: true exactly once, for the phone and purpose it was issued for,
+   * before it expires.
+   */
+  async consumeToken(token: string, e164: string, purpose: Purpose): Promise<boolean> {
+    const now = this.clock.now();
+    const consumed = await this.sql.rows<{ id: string }>(
+      `UPDATE sms_verifications SET token_consumed_at = $4, updated_at = $4
+        WHERE token_hash = $1 AND phone_number_hash = $2 AND purpose = $3
+          AND token_consumed_at IS NULL AND token_expires_at > $4
+        RETURNING id`,
+      [
+        this.hasher.hash('verification-token', token),
+        this.hasher.hash('phone', e164),
+        purpose,
+        now,
+      ],
+    );
+    return consumed.length === 1;
+  }
+
+  private async createLive(
+    phone: NormalizedPhone,
+    phoneHash: string,
+    purpose: Purpose,
+    locale: Locale,
+    now: Date,
+  ): Promise<{ row: VerificationRow } | undefined> {
+    const testCode = this.sms.testNumbers.get(phone.e164);
+    const provider = testCode ? undefined : this.providers.forLocale(locale);
+    const code =
+      testCode ?? (provider!.ownsCodes ? undefined : this.random.digits(this.sms.codeLength));
+    const id = randomUUID();
+    const expiresAt = new Date(now.getTime() + this.sms.expiryMinutes[purpose] * 60_000);
+
+    // The partial unique index admits one pending row per phone + purpose; a concurrent send loses
+    // here and becomes a resend of the winner's verification.
+    const [row] = await this.sql.rows<VerificationRow>(
+      `INSERT INTO sms_verifications
+         (id, phone_number_hash, purpose, twilio_sid, status, channel, code_hash, locale, country_code,
+          max_attempts, send_count, last_sent_at, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, 1, $10, $11, $10, $10)
+       ON CONFLICT (phone_number_hash, purpose) WHERE status = 'pending' DO NOTHING
+       RETURNING ${RETURNING}`,
+      [
+        id,
+        phoneHash,
+        purpose,
+        provider?.ownsCodes ? null : ourSid(id),
+        testCode ? 'test-number' : provider!.name,
+        code ? this.hasher.hash('code', code) : null,
+        locale,
+        phone.country,
+        this.sms.maxAttempts,
+        now,
+        expiresAt,
+      ],
+    );
+    if (!row) return undefined;
+    if (!provider) return { row };
+
+    try {
+      const receipt = await this.deliver(
+        provider,
+        phone.e164,
+        purpose,
+        locale,
+        code,
+        expiresAt,
+        now,
+      );
+      const [updated] = await this.sql.rows<VerificationRow>(
+        `UPDATE sms_verifications SET twilio_sid = COALESCE(twilio_sid, $2), message_sid = $3
+          WHERE id = $1 RETURNING ${RETURNING}`,
+        [
+          id,
+          receipt.kind === 'verification' ? receipt.sid : null,
+          receipt.kind === 'message' ? receipt.sid : null,
+        ],
+      );
+      return { row: updated };
+    } catch (error) {
+      // Nothing was sent: the row must not look like a live verification.
+      await this.fail(id, now);
+      throw error;
+    }
+  }
+
+  private async resend(
+    phone: NormalizedPhone,
+    phoneHash: string,
+    purpose: Purpose,
+    now: Date,
+  ): Promise<VerificationResponseDto> {
+    // Reserve a send slot atomically; the attempt budget and the expiry stay as they were.
+    const [reserved] = await this.sql.rows<VerificationRow>(
+      `UPDATE sms_verifications SET send_count = send_count + 1, last_sent_at = $4, updated_at = $4
+        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at > $4
+          AND send_count < $3
+        RETURNING ${RETURNING}`,
+      [phoneHash, purpose, this.sms.maxSendsPerVerification, now],
+    );
+    if (!reserved) {
+      const [live] = await this.sql.rows<VerificationRow>(
+        `SELECT ${RETURNING} FROM sms_verifications
+          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at > $3`,
+        [phoneHash, purpose, now],
+      );
+      if (live) {
+        const secondsLeft = Math.ceil((live.expires_at.getTime() - now.getTime()) / 1000);
+        throw new VerificationResendLimitError(Math.max(1, secondsLeft));
+      }
+      // It was approved or expired in the meantime: a send now starts a new verification.
+      throw new VerificationEndedError();
+    }
+    if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
+
+    const provider = this.providers.byName(reserved.channel as SmsProvider['name']);
+    if (!provider) throw new VerificationEndedError();
+    const code = provider.ownsCodes ? undefined : this.random.digits(this.sms.codeLength);
+    try {
+      const receipt = await this.deliver(
+        provider,
+        phone.e164,
+        purpose,
+        reserved.locale,
+        code,
+        reserved.expires_at,
+        now,
+      );
+      const [updated] = await this.sql.rows<VerificationRow>(
+        `UPDATE sms_verifications
+            SET code_hash = COALESCE($2, code_hash), message_sid = COALESCE($3, message_sid)
+          WHERE id = $1 RETURNING ${RETURNING}`,
+        [
+          reserved.id,
+          code ? this.hasher.hash('code', code) : null,
+          receipt.kind === 'message' ? receipt.sid : null,
+        ],
+      );
+      return this.resource(updated, phone.e164, false);
+    } catch (error) {
+      // Give the send slot back; the previous code stays valid.
+      await this.sql.rows(
+        `UPDATE sms_verifications SET send_count = send_count - 1 WHERE id = $1 AND send_count > 1`,
+        [reserved.id],
+      );
+      throw error;
+    }
+  }
+
+  private async deliver(
+    provider: SmsProvider,
+    to: string,
+    purpose: Purpose,
+    locale: Locale,
+    code: string | undefined,
+    expiresAt: Date,
+    now: Date,
+  ) {
+    const validitySeconds = Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
+    const text = code
+      ? this.texts.render(purpose, locale, { code, minutes: this.sms.expiryMinutes[purpose] })
+      : undefined;
+    return provider.send({ to, purpose, locale, validitySeconds, text });
+  }
+
+  private async compare(row: VerificationRow, e164: string, code: string): Promise<boolean> {
+    if (row.code_hash !== null) return this.hasher.matches('code', code, row.code_hash);
+    const provider = this.providers.byName(row.channel as SmsProvider['name']);
+    try {
+      if (!provider) throw new VerificationNotFoundError();
+      return (await provider.check(e164, code)) === 'approved';
+    } catch (error) {
+      const code = error instanceof ProductError ? error.code : undefined;
+      // Twilio no longer has it pending (expired there, or a concurrent check approved it, in
+      // which case that request owns the approval): this attempt proves nothing.
+      if (code === 'VERIFICATION_NOT_FOUND') throw new VerificationNotFoundError();
+      if (code === 'VERIFICATION_ATTEMPTS_EXCEEDED') {
+        await this.fail(row.id, this.clock.now());
+        throw new VerificationAttemptsExceededError();
+      }
+      // The provider failed: this attempt tested nothing, so it is given back.
+      await this.sql.rows(
+        `UPDATE sms_verifications SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0`,
+        [row.id],
+      );
+      throw error;
+    }
+  }
+
+  private async explainUncountedAttempt(
+    phoneHash: string,
+    purpose: Purpose,
+    now: Date,
+  ): Promise<ProductError> {
+    const [live] = await this.sql.rows<VerificationRow>(
+      `SELECT ${RETURNING} FROM sms_verifications
+        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending'`,
+      [phoneHash, purpose],
+    );
+    if (live && live.expires_at > now && live.attempts >= live.max_attempts) {
+      await this.fail(live.id, now);
+      return new VerificationAttemptsExceededError();
+    }
+    return new VerificationNotFoundError();
+  }
+
+  private async fail(id: string, now: Date): Promise<void> {
+    await this.sql.rows(
+      `UPDATE sms_verifications SET status = 'failed', updated_at = $2 WHERE id = $1 AND status = 'pending'`,
+      [id, now],
+    );
+  }
+
+  private resource(row: VerificationRow, e164: string, approved: boolean): VerificationResponseDto {
+    return {
+      account_sid: this.twilio.accountSid ?? null,
+      sid: row.twilio_sid ?? ourSid(row.id),
+      service_sid: this.twilio.verifyServiceSid ?? this.twilio.messagingServiceSid ?? null,
+      to: e164,
+      channel: 'sms',
+      status: approved ? 'approved' : 'pending',
+      valid: approved,
+      date_created: row.created_at.toISOString(),
+      date_updated: row.updated_at.toISOString(),
+    };
+  }
+}
+
+/** Our Verification sid: "VE" + the row's uuid as 32 hex digits, in Twilio's sid shape. */
+function ourSid(id: string): string {
+  return `VE${id.replace(/-/g, '')}`;
+}
+
+/** Internal: the verification a resend targeted was approved or expired meanwhile. */
+class VerificationEndedError extends ProductError {
+  constructor() {
+    super(
+      'VERIFICATION_CHANGED',
+      'The verification changed while sending. Please try again.',
+      'conflict',
+    );
+  }
+}
