@@ -6,6 +6,7 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { Configuration } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { OperatorModule } from './operator/operator.module';
 import { PhoneModule } from './phone/phone.module';
 import { RedisModule } from './redis/redis.module';
 import { SmsModule } from './sms/sms.module';
@@ -26,6 +27,7 @@ export class AppModule {
         CommonModule,
         DatabaseModule.forRoot(),
         RedisModule,
+        OperatorModule,
         HealthModule,
         PhoneModule,
         SmsModule,

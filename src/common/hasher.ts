@@ -4,7 +4,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * What a keyed hash is of. The domain is mixed into every HMAC so a hash of a phone number can
  * never be replayed as the hash of a code or a token.
  */
-export type HashDomain = 'phone' | 'ip' | 'code' | 'verification-token' | 'refresh-token';
+export type HashDomain =
+  | 'phone'
+  | 'phone-prefix'
+  | 'ip'
+  | 'code'
+  | 'verification-token'
+  | 'refresh-token'
+  | 'operator-key';
 
 /**
  * HMAC-SHA256 with the server secret: a plain SHA-256 of a phone number is reversible by

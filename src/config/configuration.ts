@@ -2,6 +2,7 @@ import type { AppConfig } from '../app.config';
 import type { SecurityConfig } from '../common/security.config';
 import type { DatabaseConfig } from '../database/database.config';
 import type { PhoneConfig } from '../phone/phone.config';
+import type { BudgetConfig, PumpingConfig, RateLimitConfig } from '../rate-limit/rate-limit.config';
 import type { RedisConfig } from '../redis/redis.config';
 import type { SmsConfig, TwilioConfig } from '../sms/sms.config';
 
@@ -14,4 +15,7 @@ export interface Configuration {
   phone: PhoneConfig;
   sms: SmsConfig;
   twilio: TwilioConfig;
+  rateLimit: RateLimitConfig;
+  pumping: PumpingConfig;
+  budget: BudgetConfig;
 }

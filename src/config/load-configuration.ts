@@ -2,6 +2,11 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { appConfigFromEnvironment } from '../app.config';
 import { databaseConfigFromEnvironment } from '../database/database.config';
+import {
+  budgetConfigFromEnvironment,
+  pumpingConfigFromEnvironment,
+  rateLimitConfigFromEnvironment,
+} from '../rate-limit/rate-limit.config';
 import { redisConfigFromEnvironment } from '../redis/redis.config';
 import { securityConfigFromEnvironment } from '../common/security.config';
 import { phoneConfigFromEnvironment } from '../phone/phone.config';
@@ -59,6 +64,9 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     phone: phoneConfigFromEnvironment(environment, sectionProblems),
     sms: smsConfigFromEnvironment(environment, sectionProblems),
     twilio: twilioConfigFromEnvironment(environment),
+    rateLimit: rateLimitConfigFromEnvironment(environment, sectionProblems),
+    pumping: pumpingConfigFromEnvironment(environment),
+    budget: budgetConfigFromEnvironment(environment),
   };
   const crossChecks = [...sectionProblems, ...productionProblems(configuration)];
   if (crossChecks.length > 0) throw new ConfigurationError(crossChecks);

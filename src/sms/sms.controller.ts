@@ -6,9 +6,9 @@ import {
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
-  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { SmsRateLimit } from '../rate-limit/sms-rate-limit.decorator';
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
@@ -21,6 +21,7 @@ export class SmsController {
 
   @Post('send-verification')
   @HttpCode(200)
+  @SmsRateLimit('send')
   @ApiOperation({
     summary: 'Send a one-time code by SMS',
     description:
@@ -32,13 +33,9 @@ export class SmsController {
     type: ErrorEnvelopeDto,
     description: 'Invalid body, invalid or unsupported number (landline, premium, other country)',
   })
-  @ApiTooManyRequestsResponse({
-    type: RateLimitedEnvelopeDto,
-    description: 'Too many sends; `retryAfter` seconds and a Retry-After header',
-  })
   @ApiServiceUnavailableResponse({
     type: RateLimitedEnvelopeDto,
-    description: 'SMS delivery is temporarily unavailable; nothing was sent',
+    description: 'SMS delivery (Twilio) or the limit store is unavailable; nothing was sent',
   })
   send(
     @Body() body: SendVerificationDto,
@@ -55,6 +52,7 @@ export class SmsController {
 
   @Post('verify-code')
   @HttpCode(200)
+  @SmsRateLimit('verify')
   @ApiOperation({
     summary: 'Check a code',
     description:
@@ -66,10 +64,6 @@ export class SmsController {
   @ApiNotFoundResponse({
     type: ErrorEnvelopeDto,
     description: 'No live verification: never sent, expired or already used',
-  })
-  @ApiTooManyRequestsResponse({
-    type: RateLimitedEnvelopeDto,
-    description: 'Too many wrong codes: this verification is dead, request a new code',
   })
   @ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto })
   verify(@Body() body: VerifyCodeDto): Promise<VerificationResponseDto> {

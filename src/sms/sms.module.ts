@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { PhoneModule } from '../phone/phone.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
 import { SmsTextsModule } from './texts/sms-texts.module';
 import { VerificationService } from './verification.service';
 
 @Module({
-  imports: [PhoneModule, SmsTextsModule],
+  imports: [PhoneModule, RateLimitModule, SmsTextsModule],
   controllers: [SmsController],
   providers: [SmsProviders, VerificationService],
   exports: [VerificationService],

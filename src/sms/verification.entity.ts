@@ -31,6 +31,8 @@ export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
   unique: true,
   where: `"status" = 'pending'`,
 })
+@Index('idx_verifications_country_created', ['countryCode', 'createdAt'])
+@Index('idx_verifications_prefix_created', ['phonePrefixHash', 'createdAt'])
 @Index('uq_sms_verifications_token', ['tokenHash'], {
   unique: true,
   where: `"token_hash" IS NOT NULL`,
@@ -41,6 +43,10 @@ export class Verification {
 
   @Column({ name: 'phone_number_hash', type: 'varchar', length: 64 })
   phoneNumberHash: string;
+
+  /** HMAC of the number minus its last 4 digits: conversion per range, against pumping. */
+  @Column({ name: 'phone_prefix_hash', type: 'varchar', length: 64, nullable: true })
+  phonePrefixHash: string | null;
 
   @Column({ type: 'enum', enum: PURPOSES, enumName: 'sms_purpose' })
   purpose: Purpose;

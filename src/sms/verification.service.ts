@@ -10,6 +10,9 @@ import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 import { NormalizedPhone } from '../phone/phone.service';
 import { PhoneService } from '../phone/phone.service';
+import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
+import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { SmsConfig, TwilioConfig } from './sms.config';
 import {
   VerificationAttemptsExceededError,
@@ -37,6 +40,13 @@ export interface CheckVerificationInput {
   code: string;
   purpose: Purpose;
   countryCode?: string;
+}
+
+/** The number a send goes to, with its keys. */
+interface Target {
+  phone: NormalizedPhone;
+  phoneHash: string;
+  prefixHash: string;
 }
 
 /** The columns the service reads back from its atomic statements. */
@@ -73,6 +83,9 @@ export class VerificationService {
     private readonly sql: Sql,
     private readonly phones: PhoneService,
     private readonly providers: SmsProviders,
+    private readonly limits: RateLimitService,
+    private readonly pumping: PumpingGuardService,
+    private readonly budget: SpendBudgetService,
     private readonly texts: SmsTextService,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
@@ -95,23 +108,51 @@ export class VerificationService {
 
   async send(input: SendVerificationInput): Promise<VerificationResponseDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
-    const phoneHash = this.hasher.hash('phone', phone.e164);
+    const prefix = this.phones.prefixOf(phone.e164);
+    const target: Target = {
+      phone,
+      phoneHash: this.hasher.hash('phone', phone.e164),
+      prefixHash: this.hasher.hash('phone-prefix', prefix),
+    };
     const locale = resolveLocale(
       { requested: input.locale, acceptLanguage: input.acceptLanguage, country: phone.country },
       this.sms,
     );
+    const isTestNumber = this.sms.testNumbers.has(phone.e164);
+    if (!isTestNumber) {
+      await this.pumping.assertAllowed({
+        country: phone.country,
+        prefixHash: target.prefixHash,
+        prefixLabel: `${prefix}····`,
+      });
+    }
+    // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
+    const reservation = isTestNumber ? undefined : await this.budget.reserve(phone.country, 1);
+    try {
+      return await this.startOrResend(target, input.purpose, locale);
+    } catch (error) {
+      await this.budget.release(reservation);
+      throw error;
+    }
+  }
+
+  private async startOrResend(
+    target: Target,
+    purpose: Purpose,
+    locale: Locale,
+  ): Promise<VerificationResponseDto> {
     for (let round = 1; ; round += 1) {
       const now = this.clock.now();
       // A live verification whose time ran out no longer blocks a new one.
       await this.sql.rows(
         `UPDATE sms_verifications SET status = 'expired', updated_at = $3
           WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3`,
-        [phoneHash, input.purpose, now],
+        [target.phoneHash, purpose, now],
       );
-      const created = await this.createLive(phone, phoneHash, input.purpose, locale, now);
-      if (created) return this.resource(created.row, phone.e164, false);
+      const created = await this.createLive(target, purpose, locale, now);
+      if (created) return this.resource(created.row, target.phone.e164, false);
       try {
-        return await this.resend(phone, phoneHash, input.purpose, now);
+        return await this.resend(target.phone, target.phoneHash, purpose, now);
       } catch (error) {
         // The live verification ended between our two statements: start a new one.
         if (!(error instanceof VerificationEndedError) || round >= 3) throw error;
@@ -151,6 +192,7 @@ export class VerificationService {
       );
       // Another request approved it first: this one proves nothing.
       if (!approved) throw new VerificationNotFoundError();
+      await this.limits.clearVerify(phone.e164);
       return { ...this.resource(approved, phone.e164, true), verification_token: token };
     }
 
@@ -183,8 +225,7 @@ export class VerificationService {
   }
 
   private async createLive(
-    phone: NormalizedPhone,
-    phoneHash: string,
+    { phone, phoneHash, prefixHash }: Target,
     purpose: Purpose,
     locale: Locale,
     now: Date,
@@ -201,8 +242,8 @@ export class VerificationService {
     const [row] = await this.sql.rows<VerificationRow>(
       `INSERT INTO sms_verifications
          (id, phone_number_hash, purpose, twilio_sid, status, channel, code_hash, locale, country_code,
-          max_attempts, send_count, last_sent_at, expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, 1, $10, $11, $10, $10)
+          max_attempts, send_count, last_sent_at, expires_at, created_at, updated_at, phone_prefix_hash)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, 1, $10, $11, $10, $10, $12)
        ON CONFLICT (phone_number_hash, purpose) WHERE status = 'pending' DO NOTHING
        RETURNING ${RETURNING}`,
       [
@@ -217,6 +258,7 @@ export class VerificationService {
         this.sms.maxAttempts,
         now,
         expiresAt,
+        prefixHash,
       ],
     );
     if (!row) return undefined;
@@ -362,8 +404,9 @@ export class VerificationService {
         WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending'`,
       [phoneHash, purpose],
     );
+    // Out of attempts. The status is left alone: a check still in flight may be the right code,
+    // and the last counted wrong attempt marks the verification failed itself.
     if (live && live.expires_at > now && live.attempts >= live.max_attempts) {
-      await this.fail(live.id, now);
       return new VerificationAttemptsExceededError();
     }
     return new VerificationNotFoundError();

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { TestApp, startTestApp } from '../support/test-app';
+import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { TEST_TWILIO } from '../support/twilio-test-credentials';
 
 const AMHARIC_REGISTRATION = /^የማረጋገጫ ኮድዎ: (\d{6})። ለ10 ደቂቃ ይቆያል።$/;
@@ -25,6 +26,7 @@ describe('Twilio Messaging with our localized texts', () => {
     });
     service = await startTestApp({
       env: {
+        ...RELAXED_LIMITS,
         ...credentials(fake),
         SMS_PROVIDER: 'twilio-messaging',
         TWILIO_FROM: 'MyBrand',
@@ -204,6 +206,7 @@ describe('Twilio Verify, with Messaging for languages Verify lacks', () => {
     });
     service = await startTestApp({
       env: {
+        ...RELAXED_LIMITS,
         ...credentials(fake),
         SMS_PROVIDER: 'twilio-verify',
         TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
@@ -293,6 +296,7 @@ describe('QA test numbers', () => {
     });
     service = await startTestApp({
       env: {
+        ...RELAXED_LIMITS,
         ...credentials(fake),
         SMS_PROVIDER: 'twilio-verify',
         TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,

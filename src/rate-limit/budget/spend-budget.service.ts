@@ -1,0 +1,82 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../../common/clock';
+import { Configuration } from '../../config/configuration';
+import { Sql } from '../../database/sql';
+import { BudgetConfig } from '../rate-limit.config';
+import { SmsBudgetExhaustedError } from '../rate-limit.errors';
+
+export interface SpendReservation {
+  day: string;
+  amount: number;
+}
+
+export type BudgetListener = (event: { day: string; budget: number; currency: string }) => void;
+
+/**
+ * SMS_DAILY_BUDGET: each send reserves its estimated price (per-country table × segments) in one
+ * conditional UPDATE, so concurrent sends on any instance cannot overshoot; a failed send gives
+ * its reservation back.
+ */
+@Injectable()
+export class SpendBudgetService {
+  private readonly logger = new Logger('SpendBudget');
+  private readonly config: BudgetConfig;
+  private readonly listeners: BudgetListener[] = [];
+  private exhaustedDay?: string;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('budget', { infer: true });
+  }
+
+  onExhausted(listener: BudgetListener): void {
+    this.listeners.push(listener);
+  }
+
+  priceOf(country: string, segments = 1): number {
+    return (this.config.prices.get(country) ?? this.config.defaultPrice) * segments;
+  }
+
+  async reserve(country: string, segments = 1): Promise<SpendReservation | undefined> {
+    if (this.config.dailyBudget <= 0) return undefined;
+    const now = this.clock.now();
+    const day = now.toISOString().slice(0, 10);
+    const amount = this.priceOf(country, segments);
+    await this.sql.rows(
+      `INSERT INTO sms_daily_spend (day, currency, amount, updated_at) VALUES ($1, $2, 0, $3)
+       ON CONFLICT (day) DO NOTHING`,
+      [day, this.config.currency, now],
+    );
+    const reserved = await this.sql.rows(
+      `UPDATE sms_daily_spend SET amount = amount + $2, updated_at = $4
+        WHERE day = $1 AND amount + $2 <= $3 RETURNING amount`,
+      [day, amount, this.config.dailyBudget, now],
+    );
+    if (reserved.length === 1) return { day, amount };
+
+    if (this.exhaustedDay !== day) {
+      this.exhaustedDay = day;
+      this.logger.error(
+        { day, budget: this.config.dailyBudget, currency: this.config.currency },
+        'Daily SMS budget reached: sends stop until tomorrow (UTC) or a higher SMS_DAILY_BUDGET',
+      );
+      for (const listener of this.listeners) {
+        listener({ day, budget: this.config.dailyBudget, currency: this.config.currency });
+      }
+    }
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    throw new SmsBudgetExhaustedError(Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)));
+  }
+
+  async release(reservation: SpendReservation | undefined): Promise<void> {
+    if (!reservation) return;
+    await this.sql.rows(
+      `UPDATE sms_daily_spend SET amount = GREATEST(amount - $2, 0) WHERE day = $1`,
+      [reservation.day, reservation.amount],
+    );
+  }
+}

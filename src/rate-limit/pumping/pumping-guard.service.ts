@@ -1,0 +1,172 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../../common/clock';
+import { Configuration } from '../../config/configuration';
+import { Sql } from '../../database/sql';
+import { PumpingConfig } from '../rate-limit.config';
+import { SmsDestinationPausedError } from '../rate-limit.errors';
+import { HoldMode, HoldScope } from './sms-hold.entity';
+
+export interface SendDestination {
+  country: string;
+  prefixHash: string;
+  /** The range as operators see it, e.g. "+25191123····". */
+  prefixLabel: string;
+}
+
+interface ActiveHold {
+  id: string;
+  scope: HoldScope;
+  scope_key: string;
+  mode: HoldMode;
+  expires_at: Date;
+}
+
+interface Conversion {
+  sends: number;
+  verified: number;
+}
+
+export type HoldListener = (hold: {
+  scope: HoldScope;
+  label: string;
+  mode: HoldMode;
+  sends: number;
+  verified: number;
+}) => void;
+
+/**
+ * How long a cached answer is trusted; holds and conversion are statistics, not counters. Only
+ * busy scopes (past the SMS_PUMPING_MIN_SENDS floor) are served from the cache.
+ */
+const HOLDS_TTL_MS = 2_000;
+const CONVERSION_TTL_MS = 10_000;
+
+/**
+ * SMS pumping protection: when a country or number range sends many codes that are rarely
+ * verified, new sends there are held (or, in shadow mode, only reported) until an operator lifts
+ * the hold or it expires. Reads are cached briefly so the send path stays cheap.
+ */
+@Injectable()
+export class PumpingGuardService {
+  private readonly logger = new Logger('PumpingGuard');
+  private readonly config: PumpingConfig;
+  private holds?: { at: number; rows: ActiveHold[] };
+  private readonly conversions = new Map<string, { at: number; value: Conversion }>();
+  private readonly listeners: HoldListener[] = [];
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('pumping', { infer: true });
+  }
+
+  onHold(listener: HoldListener): void {
+    this.listeners.push(listener);
+  }
+
+  async assertAllowed(destination: SendDestination): Promise<void> {
+    if (this.config.mode === 'off') return;
+    const now = this.clock.now();
+    const scopes: { scope: HoldScope; key: string; label: string }[] = [
+      { scope: 'country', key: destination.country, label: destination.country },
+      { scope: 'prefix', key: destination.prefixHash, label: destination.prefixLabel },
+    ];
+    const holds = await this.activeHolds(now);
+    for (const { scope, key } of scopes) {
+      const hold = holds.find(
+        (candidate) => candidate.scope === scope && candidate.scope_key === key,
+      );
+      if (hold?.mode === 'enforced') throw this.paused(hold.expires_at, now);
+    }
+    for (const { scope, key, label } of scopes) {
+      if (holds.some((candidate) => candidate.scope === scope && candidate.scope_key === key))
+        continue;
+      const conversion = await this.conversion(scope, key, now);
+      if (conversion.sends < this.config.minSends) continue;
+      if (conversion.verified / conversion.sends >= this.config.minConversion) continue;
+      const hold = await this.createHold(scope, key, label, conversion, now);
+      if (hold?.mode === 'enforced') throw this.paused(hold.expires_at, now);
+    }
+  }
+
+  /** Forget cached holds, e.g. right after an operator lifted one. */
+  invalidate(): void {
+    this.holds = undefined;
+    this.conversions.clear();
+  }
+
+  private paused(expiresAt: Date, now: Date): SmsDestinationPausedError {
+    return new SmsDestinationPausedError(
+      Math.max(1, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000)),
+    );
+  }
+
+  private async activeHolds(now: Date): Promise<ActiveHold[]> {
+    if (this.holds && now.getTime() - this.holds.at < HOLDS_TTL_MS) return this.holds.rows;
+    const rows = await this.sql.rows<ActiveHold>(
+      `SELECT id, scope, scope_key, mode, expires_at FROM sms_holds
+        WHERE lifted_at IS NULL AND expires_at > $1`,
+      [now],
+    );
+    this.holds = { at: now.getTime(), rows };
+    return rows;
+  }
+
+  private async conversion(scope: HoldScope, key: string, now: Date): Promise<Conversion> {
+    const cacheKey = `${scope}:${key}`;
+    const cached = this.conversions.get(cacheKey);
+    // Below the floor the count is small and cheap, and a stale one would hide the crossing.
+    const fresh = cached && now.getTime() - cached.at < CONVERSION_TTL_MS;
+    if (fresh && cached.value.sends >= this.config.minSends) return cached.value;
+    const column = scope === 'country' ? 'country_code' : 'phone_prefix_hash';
+    const since = new Date(now.getTime() - this.config.windowMs);
+    // A range an operator lifted recently is judged only on what it sent after the lift.
+    const [row] = await this.sql.rows<{ sends: string; verified: string }>(
+      `SELECT count(*) AS sends, count(verified_at) AS verified
+         FROM sms_verifications
+        WHERE ${column} = $1 AND channel <> 'test-number'
+          AND created_at > GREATEST($2::timestamptz, COALESCE(
+            (SELECT max(lifted_at) FROM sms_holds WHERE scope = $3 AND scope_key = $1), $2::timestamptz))`,
+      [key, since, scope],
+    );
+    const value = { sends: Number(row.sends), verified: Number(row.verified) };
+    if (this.conversions.size > 10_000) this.conversions.clear();
+    this.conversions.set(cacheKey, { at: now.getTime(), value });
+    return value;
+  }
+
+  private async createHold(
+    scope: HoldScope,
+    key: string,
+    label: string,
+    conversion: Conversion,
+    now: Date,
+  ): Promise<ActiveHold | undefined> {
+    const mode: HoldMode = this.config.mode === 'shadow' ? 'shadow' : 'enforced';
+    const expiresAt = new Date(now.getTime() + this.config.holdDurationMs);
+    // One active hold per scope, whichever instance gets there first; an expired one is renewed.
+    const [hold] = await this.sql.rows<ActiveHold & { inserted: boolean }>(
+      `INSERT INTO sms_holds (scope, scope_key, label, mode, sends, verified, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (scope, scope_key) WHERE lifted_at IS NULL
+       DO UPDATE SET mode = EXCLUDED.mode, sends = EXCLUDED.sends, verified = EXCLUDED.verified,
+                     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+         WHERE sms_holds.expires_at <= EXCLUDED.created_at
+       RETURNING id, scope, scope_key, mode, expires_at, (xmax = 0) AS inserted`,
+      [scope, key, label, mode, conversion.sends, conversion.verified, now, expiresAt],
+    );
+    this.holds = undefined;
+    if (!hold) return undefined;
+    this.logger.warn(
+      { scope, label, mode, sends: conversion.sends, verified: conversion.verified },
+      `SMS pumping suspected: ${mode === 'enforced' ? 'sends held' : 'shadow mode, sends continue'}`,
+    );
+    for (const listener of this.listeners) {
+      listener({ scope, label, mode, sends: conversion.sends, verified: conversion.verified });
+    }
+    return hold;
+  }
+}

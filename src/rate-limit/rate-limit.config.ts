@@ -1,0 +1,121 @@
+import { Environment } from '../config/environment';
+import { PURPOSES, Purpose } from '../sms/purpose';
+
+export type RateLimitStoreKind = 'redis' | 'postgres' | 'memory';
+
+/** Every limit of the RateLimit module; README "Rate limits" explains each layer. */
+export interface RateLimitConfig {
+  store: RateLimitStoreKind;
+  windowMs: number;
+  perPhone: number;
+  global: number;
+  perPurpose: Record<Purpose, number>;
+  perIp: number;
+  distinctPhonesPerIp: number;
+  distinctPhonesWindowMs: number;
+  perCountry: Map<string, number>;
+  perCountryDefault: number;
+  perPrefix: number;
+  prefixWindowMs: number;
+  /** Growing delays between sends to one phone + purpose; empty = no cooldown. */
+  resendCooldownsMs: number[];
+  verifyPerPhone: number;
+  verifyPhoneWindowMs: number;
+  verifyPerIp: number;
+  httpLimit: number;
+  httpWindowMs: number;
+}
+
+export interface PumpingConfig {
+  mode: 'enforce' | 'shadow' | 'off';
+  minConversion: number;
+  minSends: number;
+  windowMs: number;
+  holdDurationMs: number;
+}
+
+export interface BudgetConfig {
+  /** 0 = no daily budget. */
+  dailyBudget: number;
+  currency: string;
+  /** Price of one segment per country. */
+  prices: Map<string, number>;
+  defaultPrice: number;
+}
+
+function pairs(value: string | undefined): [string, string][] {
+  if (!value) return [];
+  return value.split(',').map((entry) => {
+    const [key, amount] = entry.trim().split(':');
+    return [key, amount];
+  });
+}
+
+export function rateLimitConfigFromEnvironment(
+  environment: Environment,
+  problems: string[],
+): RateLimitConfig {
+  const store: RateLimitStoreKind =
+    environment.RATE_LIMIT_STORE ?? (environment.REDIS_URL ? 'redis' : 'memory');
+  if (store === 'redis' && !environment.REDIS_URL) {
+    problems.push('RATE_LIMIT_STORE=redis needs REDIS_URL');
+  }
+  const perPurpose = Object.fromEntries(
+    PURPOSES.map((purpose) => [purpose, environment.SMS_RATE_LIMIT_MAX_ATTEMPTS]),
+  ) as Record<Purpose, number>;
+  for (const [purpose, limit] of pairs(environment.SMS_PURPOSE_LIMITS)) {
+    perPurpose[purpose as Purpose] = Number(limit);
+  }
+  const cooldowns = environment.SMS_RESEND_COOLDOWNS.split(',').map(
+    (seconds) => Number(seconds.trim()) * 1000,
+  );
+  return {
+    store,
+    windowMs: environment.SMS_RATE_LIMIT_WINDOW,
+    perPhone: environment.SMS_RATE_LIMIT_MAX_ATTEMPTS,
+    global: environment.SMS_RATE_LIMIT_GLOBAL_MAX,
+    perPurpose,
+    perIp: environment.SMS_IP_LIMIT,
+    distinctPhonesPerIp: environment.SMS_IP_DISTINCT_PHONES,
+    distinctPhonesWindowMs: environment.SMS_IP_DISTINCT_PHONES_WINDOW,
+    perCountry: new Map(
+      pairs(environment.SMS_COUNTRY_LIMITS).map(([country, limit]) => [
+        country.toUpperCase(),
+        Number(limit),
+      ]),
+    ),
+    perCountryDefault: environment.SMS_COUNTRY_LIMIT_DEFAULT,
+    perPrefix: environment.SMS_PREFIX_LIMIT,
+    prefixWindowMs: environment.SMS_PREFIX_WINDOW,
+    resendCooldownsMs: cooldowns.every((milliseconds) => milliseconds === 0) ? [] : cooldowns,
+    verifyPerPhone: environment.SMS_VERIFY_PHONE_LIMIT,
+    verifyPhoneWindowMs: environment.SMS_VERIFY_PHONE_WINDOW,
+    verifyPerIp: environment.SMS_VERIFY_IP_LIMIT,
+    httpLimit: environment.HTTP_THROTTLE_LIMIT,
+    httpWindowMs: environment.HTTP_THROTTLE_WINDOW,
+  };
+}
+
+export function pumpingConfigFromEnvironment(environment: Environment): PumpingConfig {
+  return {
+    mode: environment.SMS_PUMPING_MODE,
+    minConversion: environment.SMS_PUMPING_MIN_CONVERSION,
+    minSends: environment.SMS_PUMPING_MIN_SENDS,
+    windowMs: environment.SMS_PUMPING_WINDOW,
+    holdDurationMs: environment.SMS_PUMPING_HOLD_DURATION,
+  };
+}
+
+export function budgetConfigFromEnvironment(environment: Environment): BudgetConfig {
+  return {
+    dailyBudget: environment.SMS_DAILY_BUDGET,
+    currency: environment.SMS_BUDGET_CURRENCY,
+    prices: new Map(
+      pairs(environment.SMS_PRICES).map(([country, price]) => [
+        country.toUpperCase(),
+        Number(price),
+      ]),
+    ),
+    defaultPrice: environment.SMS_PRICE_DEFAULT,
+  };
+}

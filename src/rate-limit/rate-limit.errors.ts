@@ -1,0 +1,56 @@
+import { ProductError } from '../common/errors/product-error';
+
+/**
+ * One answer for every layer (ARCHITECTURE.md §3.5): which layer refused stays in the logs and
+ * metrics, so the response says nothing about the number or the account behind it.
+ */
+export class RateLimitedError extends ProductError {
+  constructor(
+    readonly layer: string,
+    limit: number,
+    retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', 'Rate limit exceeded. Please try again later.', 'rate_limited', {
+      retryAfterSeconds,
+      headers: {
+        'RateLimit-Limit': String(limit),
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': String(retryAfterSeconds),
+      },
+    });
+  }
+}
+
+/** The limit store (Redis) cannot be reached: sends and checks fail closed. */
+export class RateLimitUnavailableError extends ProductError {
+  constructor(cause: unknown) {
+    super(
+      'RATE_LIMIT_UNAVAILABLE',
+      'The service is temporarily unavailable. Please try again shortly.',
+      'unavailable',
+      { retryAfterSeconds: 5, cause },
+    );
+  }
+}
+
+export class SmsDestinationPausedError extends ProductError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'SMS_DESTINATION_PAUSED',
+      'SMS delivery to this destination is temporarily paused. Please try again later.',
+      'unavailable',
+      { retryAfterSeconds },
+    );
+  }
+}
+
+export class SmsBudgetExhaustedError extends ProductError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'SMS_BUDGET_EXHAUSTED',
+      'SMS delivery is temporarily unavailable. Please try again later.',
+      'unavailable',
+      { retryAfterSeconds },
+    );
+  }
+}

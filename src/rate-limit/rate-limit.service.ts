@@ -1,0 +1,123 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../common/clock';
+import { Hasher } from '../common/hasher';
+import { Configuration } from '../config/configuration';
+import { Purpose } from '../sms/purpose';
+import { sendRules, verifyPhoneKey, verifyRules } from './policies';
+import { RateLimitConfig } from './rate-limit.config';
+import { RateLimitUnavailableError, RateLimitedError } from './rate-limit.errors';
+import { ConsumeResult, LimitRule, RateLimitStore, RuleState } from './store/rate-limit-store';
+
+export interface SendAttempt {
+  e164: string;
+  /** E.164 minus its last 4 digits: the range adjacent-number sweeps walk through. */
+  prefix: string;
+  country: string;
+  purpose: Purpose;
+  ip: string;
+}
+
+export interface VerifyAttempt {
+  e164: string;
+  ip: string;
+}
+
+/** What a client may see about its own quota: the tightest layer that allowed the request. */
+export interface QuotaHeaders {
+  'RateLimit-Limit': string;
+  'RateLimit-Remaining': string;
+  'RateLimit-Reset': string;
+}
+
+export type RejectionListener = (layer: string) => void;
+
+/**
+ * Applies the policy table (policies.ts) through the configured store. A store failure fails
+ * closed: no SMS goes out while limits cannot be counted.
+ */
+@Injectable()
+export class RateLimitService {
+  private readonly logger = new Logger('RateLimit');
+  private readonly config: RateLimitConfig;
+  private readonly listeners: RejectionListener[] = [];
+
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly hasher: Hasher,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('rateLimit', { infer: true });
+  }
+
+  /** Lets metrics and analytics count rejections by layer without this module knowing them. */
+  onRejection(listener: RejectionListener): void {
+    this.listeners.push(listener);
+  }
+
+  async consumeSend(attempt: SendAttempt): Promise<QuotaHeaders> {
+    const rules = sendRules(
+      {
+        phoneHash: this.hasher.hash('phone', attempt.e164),
+        prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
+        country: attempt.country,
+        purpose: attempt.purpose,
+        ipHash: this.hasher.hash('ip', attempt.ip),
+      },
+      this.config,
+    );
+    return this.consume(rules, 'phone');
+  }
+
+  async consumeVerify(attempt: VerifyAttempt): Promise<QuotaHeaders> {
+    const rules = verifyRules(
+      {
+        phoneHash: this.hasher.hash('phone', attempt.e164),
+        ipHash: this.hasher.hash('ip', attempt.ip),
+      },
+      this.config,
+    );
+    return this.consume(rules, 'verify-phone');
+  }
+
+  /** A right code clears the phone's wrong-code count (SECURITY.md item 3). */
+  async clearVerify(e164: string): Promise<void> {
+    try {
+      await this.store.reset([verifyPhoneKey(this.hasher.hash('phone', e164))]);
+    } catch (error) {
+      // The count then simply runs out with its window; the user already proved the code.
+      this.logger.warn({ err: error }, 'could not clear the wrong-code count');
+    }
+  }
+
+  private async consume(rules: LimitRule[], reportedLayer: string): Promise<QuotaHeaders> {
+    let result: ConsumeResult;
+    try {
+      result = await this.store.consume(rules, this.clock.now().getTime());
+    } catch (error) {
+      this.logger.error(
+        { err: error, store: this.store.kind },
+        'rate-limit store unavailable; failing closed',
+      );
+      throw new RateLimitUnavailableError(error);
+    }
+    if (!result.allowed && result.rejected) {
+      const { layer, limit, retryAfterMs } = result.rejected;
+      for (const listener of this.listeners) listener(layer);
+      throw new RateLimitedError(layer, limit, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    }
+    const state =
+      result.states.find((candidate) => candidate.layer === reportedLayer) ??
+      tightest(result.states);
+    return {
+      'RateLimit-Limit': String(state.limit),
+      'RateLimit-Remaining': String(state.remaining),
+      'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
+    };
+  }
+}
+
+function tightest(states: RuleState[]): RuleState {
+  return states.reduce((best, state) => (state.remaining < best.remaining ? state : best));
+}

@@ -1,0 +1,29 @@
+import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { SMS_RATE_LIMIT_KIND, SmsRateLimitGuard, SmsRateLimitKind } from './sms-rate-limit.guard';
+
+const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
+  send:
+    'Rate limited (per phone, purpose, IP, distinct numbers per IP, number range, country, global, ' +
+    'or the resend cooldown). `retryAfter` seconds, Retry-After and RateLimit-* headers.',
+  verify:
+    'Too many code checks for this phone or from this IP, or too many wrong codes for this ' +
+    'verification (then request a new code). `retryAfter` seconds and Retry-After.',
+};
+
+/**
+ * The SMS limits and their Swagger documentation in one decorator, so the two cannot drift.
+ * The policy itself lives in RateLimitService, not in the controller.
+ */
+export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(SMS_RATE_LIMIT_KIND, kind),
+    UseGuards(SmsRateLimitGuard),
+    ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: DESCRIPTIONS[kind] }),
+    ApiServiceUnavailableResponse({
+      type: RateLimitedEnvelopeDto,
+      description: 'Limits cannot be checked right now (their store is down): nothing was sent',
+    }),
+  );
+}

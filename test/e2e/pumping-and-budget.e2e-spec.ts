@@ -1,0 +1,277 @@
+import { FakeTwilioServer } from '../fakes/fake-twilio-server';
+import { RELAXED_LIMITS } from '../support/relaxed-limits';
+import { TestApp, startTestApp } from '../support/test-app';
+import { TEST_TWILIO } from '../support/twilio-test-credentials';
+
+const ADMIN_API_KEY = 'operator-key-0123456789abcdefghijklmnop';
+
+function messagingEnv(fake: FakeTwilioServer): Record<string, string> {
+  return {
+    ...RELAXED_LIMITS,
+    SMS_PROVIDER: 'twilio-messaging',
+    TWILIO_ACCOUNT_SID: TEST_TWILIO.accountSid,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO.authToken,
+    TWILIO_FROM: 'Brand',
+    TWILIO_API_BASE_URL: fake.url,
+  };
+}
+
+/** Ethiopian mobiles in different number ranges, so only the country statistics add up. */
+function spreadNumber(index: number): string {
+  return `+2519${String(10 + index).padStart(2, '0')}${String(100000 + index).slice(-6)}`;
+}
+
+describe('Operator routes', () => {
+  let off: TestApp;
+  let on: TestApp;
+
+  beforeAll(async () => {
+    off = await startTestApp();
+    on = await startTestApp({ env: { ADMIN_API_KEY } });
+  });
+  afterAll(async () => {
+    await off.close();
+    await on.close();
+  });
+
+  it('are off (404) without an ADMIN_API_KEY', async () => {
+    const response = await off
+      .http()
+      .get('/admin/sms/holds')
+      .set('Authorization', `Bearer ${ADMIN_API_KEY}`)
+      .expect(404);
+    expect(response.body).toMatchObject({ success: false, error: 'NOT_FOUND' });
+  });
+
+  it('answer 401 without the key or with a wrong one', async () => {
+    const missing = await on.http().get('/admin/sms/holds').expect(401);
+    expect(missing.body).toMatchObject({ success: false, error: 'UNAUTHORIZED' });
+    expect(missing.headers['www-authenticate']).toContain('Bearer');
+    await on
+      .http()
+      .get('/admin/sms/holds')
+      .set('Authorization', `Bearer ${ADMIN_API_KEY}x`)
+      .expect(401);
+    await on.http().get('/admin/sms/holds').set('Authorization', ADMIN_API_KEY).expect(401);
+  });
+
+  it('answer with the right key', async () => {
+    const response = await on
+      .http()
+      .get('/admin/sms/holds')
+      .set('Authorization', `Bearer ${ADMIN_API_KEY}`)
+      .expect(200);
+    expect(response.body).toEqual({ holds: [] });
+  });
+
+  it('refuse a malformed hold id with 400', async () => {
+    await on
+      .http()
+      .delete('/admin/sms/holds/not-a-uuid')
+      .set('Authorization', `Bearer ${ADMIN_API_KEY}`)
+      .expect(400);
+  });
+});
+
+describe('SMS pumping protection (conversion guard)', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  const operator = { Authorization: `Bearer ${ADMIN_API_KEY}` };
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({
+      env: {
+        ...messagingEnv(fake),
+        ADMIN_API_KEY,
+        SMS_PUMPING_MIN_SENDS: '10',
+        SMS_PUMPING_MIN_CONVERSION: '0.2',
+      },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('holds a country whose codes are not verified, lists it, and resumes when lifted', async () => {
+    for (let index = 0; index < 10; index += 1) {
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber: spreadNumber(index), purpose: 'registration' })
+        .expect(200);
+    }
+    const held = await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: spreadNumber(10), purpose: 'registration' })
+      .expect(503);
+    expect(held.body).toMatchObject({ success: false, error: 'SMS_DESTINATION_PAUSED' });
+    expect(Number(held.headers['retry-after'])).toBeGreaterThan(0);
+    expect(fake.messages).toHaveLength(10);
+    expect(service.logs.some((line) => String(line.msg).startsWith('SMS pumping suspected'))).toBe(
+      true,
+    );
+
+    const list = await service.http().get('/admin/sms/holds').set(operator).expect(200);
+    expect(list.body.holds).toEqual([
+      expect.objectContaining({
+        scope: 'country',
+        label: 'ET',
+        mode: 'enforced',
+        sends: 10,
+        verified: 0,
+        conversion: 0,
+      }),
+    ]);
+
+    await service
+      .http()
+      .delete(`/admin/sms/holds/${list.body.holds[0].id}`)
+      .set(operator)
+      .expect(204);
+    await service
+      .http()
+      .delete(`/admin/sms/holds/${list.body.holds[0].id}`)
+      .set(operator)
+      .expect(404);
+    await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: spreadNumber(11), purpose: 'registration' })
+      .expect(200);
+    expect(fake.messages).toHaveLength(11);
+  });
+});
+
+describe('SMS pumping protection in shadow mode', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({
+      env: {
+        ...messagingEnv(fake),
+        ADMIN_API_KEY,
+        SMS_PUMPING_MODE: 'shadow',
+        SMS_PUMPING_MIN_SENDS: '5',
+      },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('reports the hold but keeps sending', async () => {
+    for (let index = 0; index < 7; index += 1) {
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber: spreadNumber(index), purpose: 'login' })
+        .expect(200);
+    }
+    expect(fake.messages).toHaveLength(7);
+    const list = await service
+      .http()
+      .get('/admin/sms/holds')
+      .set('Authorization', `Bearer ${ADMIN_API_KEY}`)
+      .expect(200);
+    expect(list.body.holds).toEqual([
+      expect.objectContaining({ scope: 'country', mode: 'shadow' }),
+    ]);
+  });
+});
+
+describe('Verified codes keep a country open', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({ env: { ...messagingEnv(fake), SMS_PUMPING_MIN_SENDS: '10' } });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('does not hold a country with healthy conversion', async () => {
+    for (let index = 0; index < 12; index += 1) {
+      const phoneNumber = spreadNumber(index);
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber, purpose: 'login' })
+        .expect(200);
+      if (index % 2 === 0) {
+        const code = /(\d{6})/.exec(fake.lastMessageTo(phoneNumber)!.body)![1];
+        await service
+          .http()
+          .post('/sms/verify-code')
+          .send({ phoneNumber, code, purpose: 'login' })
+          .expect(200);
+      }
+    }
+    expect(fake.messages).toHaveLength(12);
+  });
+});
+
+describe('Daily SMS budget', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({
+      env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.15', SMS_PRICES: 'ET:0.05' },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('stops sends at the budget with 503, and a failed send costs nothing', async () => {
+    fake.failNext(1, { status: 503 });
+    await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: spreadNumber(0), purpose: 'login' })
+      .expect(503);
+    for (let index = 1; index <= 3; index += 1) {
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber: spreadNumber(index), purpose: 'login' })
+        .expect(200);
+    }
+    const refused = await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: spreadNumber(4), purpose: 'login' })
+      .expect(503);
+    expect(refused.body).toMatchObject({ success: false, error: 'SMS_BUDGET_EXHAUSTED' });
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(24 * 3600);
+    expect(fake.messages).toHaveLength(3);
+    expect(
+      service.logs.some((line) => String(line.msg).startsWith('Daily SMS budget reached')),
+    ).toBe(true);
+  });
+});
