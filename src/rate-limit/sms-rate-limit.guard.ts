@@ -16,9 +16,12 @@ interface SmsRequestBody {
 }
 
 /**
- * Applies the send or verify limits before the handler runs. A body the validation pipe will
- * refuse anyway (no number, unknown purpose, invalid number) passes through untouched: it
- * reaches no provider, and counting it would let garbage use up a real number's quota.
+ * Applies the send limits before the handler runs. A body the validation pipe will refuse anyway
+ * (no number, unknown purpose, invalid number) passes through untouched: it reaches no provider,
+ * and counting it would let garbage use up a real number's quota.
+ *
+ * Code checks are limited inside VerificationService.check instead: /sms/verify-code and every
+ * auth endpoint that accepts a code go through it, so no path can check codes around the limits.
  */
 @Injectable()
 export class SmsRateLimitGuard implements CanActivate {
@@ -33,7 +36,7 @@ export class SmsRateLimitGuard implements CanActivate {
       SMS_RATE_LIMIT_KIND,
       context.getHandler(),
     );
-    if (!kind) return true;
+    if (kind !== 'send') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const body = (request.body ?? {}) as SmsRequestBody;
@@ -48,16 +51,13 @@ export class SmsRateLimitGuard implements CanActivate {
       throw error;
     }
 
-    const headers =
-      kind === 'send'
-        ? await this.limits.consumeSend({
-            e164: phone.e164,
-            prefix: this.phones.prefixOf(phone.e164),
-            country: phone.country,
-            purpose: body.purpose,
-            ip: request.ip,
-          })
-        : await this.limits.consumeVerify({ e164: phone.e164, ip: request.ip });
+    const headers = await this.limits.consumeSend({
+      e164: phone.e164,
+      prefix: this.phones.prefixOf(phone.e164),
+      country: phone.country,
+      purpose: body.purpose,
+      ip: request.ip,
+    });
     void reply.headers({ ...headers });
     return true;
   }

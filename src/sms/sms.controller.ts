@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -66,12 +66,13 @@ export class SmsController {
     description: 'No live verification: never sent, expired or already used',
   })
   @ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto })
-  verify(@Body() body: VerifyCodeDto): Promise<VerificationResponseDto> {
+  verify(@Body() body: VerifyCodeDto, @Ip() clientIp: string): Promise<VerificationResponseDto> {
     return this.verifications.check({
       phoneNumber: body.phoneNumber,
       code: body.code,
       purpose: body.purpose,
       countryCode: body.countryCode,
+      clientIp,
     });
   }
 }

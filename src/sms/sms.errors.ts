@@ -28,3 +28,10 @@ export class VerificationResendLimitError extends ProductError {
     );
   }
 }
+
+/** An auth proof (code or verification token) that does not hold, whatever the reason. */
+export class InvalidProofError extends ProductError {
+  constructor() {
+    super('INVALID_CODE', 'Invalid or expired code.', 'unauthorized');
+  }
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PhoneModule } from '../phone/phone.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { DeliveryFilters } from './delivery-filters';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
 import { SmsTextsModule } from './texts/sms-texts.module';
@@ -9,7 +10,7 @@ import { VerificationService } from './verification.service';
 @Module({
   imports: [PhoneModule, RateLimitModule, SmsTextsModule],
   controllers: [SmsController],
-  providers: [SmsProviders, VerificationService],
-  exports: [VerificationService],
+  providers: [SmsProviders, VerificationService, DeliveryFilters],
+  exports: [VerificationService, DeliveryFilters],
 })
 export class SmsModule {}

@@ -11,11 +11,16 @@ import { PURPOSES, Purpose } from './purpose';
 export const VERIFICATION_STATUSES = ['pending', 'verified', 'expired', 'failed'] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
+/**
+ * `suppressed`: answered like any send, but nothing was delivered on purpose (no account for a
+ * login code, a number that bounced); its code is random and known to nobody.
+ */
 export const DELIVERY_CHANNELS = [
   'twilio-verify',
   'twilio-messaging',
   'console',
   'test-number',
+  'suppressed',
 ] as const;
 export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 

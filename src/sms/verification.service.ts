@@ -15,10 +15,12 @@ import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { SmsConfig, TwilioConfig } from './sms.config';
 import {
+  InvalidProofError,
   VerificationAttemptsExceededError,
   VerificationNotFoundError,
   VerificationResendLimitError,
 } from './sms.errors';
+import { DeliveryFilters } from './delivery-filters';
 import { Purpose } from './purpose';
 import { SmsProvider } from './providers/sms-provider';
 import { SmsProviders } from './providers/sms-providers';
@@ -40,6 +42,17 @@ export interface CheckVerificationInput {
   code: string;
   purpose: Purpose;
   countryCode?: string;
+  /** For the per-IP limit on code checks. */
+  clientIp: string;
+}
+
+/** SMS proof for an auth endpoint: the code itself, or the token verify-code handed out. */
+export interface ProofInput {
+  e164: string;
+  purpose: Purpose;
+  code?: string;
+  verificationToken?: string;
+  clientIp: string;
 }
 
 /** The number a send goes to, with its keys. */
@@ -47,6 +60,8 @@ interface Target {
   phone: NormalizedPhone;
   phoneHash: string;
   prefixHash: string;
+  /** Answer as usual, deliver nothing (see DeliveryFilters). */
+  suppressed?: boolean;
 }
 
 /** The columns the service reads back from its atomic statements. */
@@ -76,6 +91,8 @@ const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts,
 @Injectable()
 export class VerificationService {
   private readonly logger = new Logger('VerificationService');
+  /** Moving average of provider send latency, imitated by suppressed sends. */
+  private deliveryLatencyMs = 0;
   private readonly sms: SmsConfig;
   private readonly twilio: TwilioConfig;
 
@@ -86,6 +103,7 @@ export class VerificationService {
     private readonly limits: RateLimitService,
     private readonly pumping: PumpingGuardService,
     private readonly budget: SpendBudgetService,
+    private readonly filters: DeliveryFilters,
     private readonly texts: SmsTextService,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
@@ -119,7 +137,15 @@ export class VerificationService {
       this.sms,
     );
     const isTestNumber = this.sms.testNumbers.has(phone.e164);
-    if (!isTestNumber) {
+    const refusal = isTestNumber
+      ? undefined
+      : await this.filters.refusal({
+          e164: phone.e164,
+          phoneHash: target.phoneHash,
+          purpose: input.purpose,
+        });
+    target.suppressed = refusal !== undefined;
+    if (!isTestNumber && !target.suppressed) {
       await this.pumping.assertAllowed({
         country: phone.country,
         prefixHash: target.prefixHash,
@@ -127,7 +153,8 @@ export class VerificationService {
       });
     }
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
-    const reservation = isTestNumber ? undefined : await this.budget.reserve(phone.country, 1);
+    const reservation =
+      isTestNumber || target.suppressed ? undefined : await this.budget.reserve(phone.country, 1);
     try {
       return await this.startOrResend(target, input.purpose, locale);
     } catch (error) {
@@ -163,6 +190,8 @@ export class VerificationService {
   async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
     const phoneHash = this.hasher.hash('phone', phone.e164);
+    // Every code check passes here (verify-code and the auth endpoints), so do its limits.
+    await this.limits.consumeVerify({ e164: phone.e164, ip: input.clientIp });
     const now = this.clock.now();
 
     // Count the attempt before comparing, in one statement: concurrent guesses cannot share a slot.
@@ -204,6 +233,34 @@ export class VerificationService {
   }
 
   /**
+   * Auth endpoints' SMS proof: a code (checked and spent at once) or a verification_token. Any
+   * failure is the same InvalidProofError; only rate limits answer differently (429).
+   */
+  async prove(input: ProofInput): Promise<void> {
+    if (input.verificationToken !== undefined) {
+      if (await this.consumeToken(input.verificationToken, input.e164, input.purpose)) return;
+      throw new InvalidProofError();
+    }
+    if (input.code === undefined) throw new InvalidProofError();
+    let token: string | undefined;
+    try {
+      const result = await this.check({
+        phoneNumber: input.e164,
+        code: input.code,
+        purpose: input.purpose,
+        clientIp: input.clientIp,
+      });
+      token = result.verification_token;
+    } catch (error) {
+      if (error instanceof VerificationNotFoundError) throw new InvalidProofError();
+      throw error;
+    }
+    if (!token || !(await this.consumeToken(token, input.e164, input.purpose))) {
+      throw new InvalidProofError();
+    }
+  }
+
+  /**
    * Spends a verification_token: true exactly once, for the phone and purpose it was issued for,
    * before it expires.
    */
@@ -225,15 +282,20 @@ export class VerificationService {
   }
 
   private async createLive(
-    { phone, phoneHash, prefixHash }: Target,
+    { phone, phoneHash, prefixHash, suppressed }: Target,
     purpose: Purpose,
     locale: Locale,
     now: Date,
   ): Promise<{ row: VerificationRow } | undefined> {
     const testCode = this.sms.testNumbers.get(phone.e164);
-    const provider = testCode ? undefined : this.providers.forLocale(locale);
+    const provider = testCode || suppressed ? undefined : this.providers.forLocale(locale);
     const code =
-      testCode ?? (provider!.ownsCodes ? undefined : this.random.digits(this.sms.codeLength));
+      testCode ?? (provider?.ownsCodes ? undefined : this.random.digits(this.sms.codeLength));
+    const channel: DeliveryChannel = testCode
+      ? 'test-number'
+      : suppressed
+        ? 'suppressed'
+        : provider!.name;
     const id = randomUUID();
     const expiresAt = new Date(now.getTime() + this.sms.expiryMinutes[purpose] * 60_000);
 
@@ -251,7 +313,7 @@ export class VerificationService {
         phoneHash,
         purpose,
         provider?.ownsCodes ? null : ourSid(id),
-        testCode ? 'test-number' : provider!.name,
+        channel,
         code ? this.hasher.hash('code', code) : null,
         locale,
         phone.country,
@@ -262,6 +324,7 @@ export class VerificationService {
       ],
     );
     if (!row) return undefined;
+    if (channel === 'suppressed') await this.imitateDelivery();
     if (!provider) return { row };
 
     try {
@@ -319,6 +382,10 @@ export class VerificationService {
       throw new VerificationEndedError();
     }
     if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
+    if (reserved.channel === 'suppressed') {
+      await this.imitateDelivery();
+      return this.resource(reserved, phone.e164, false);
+    }
 
     const provider = this.providers.byName(reserved.channel as SmsProvider['name']);
     if (!provider) throw new VerificationEndedError();
@@ -367,7 +434,19 @@ export class VerificationService {
     const text = code
       ? this.texts.render(purpose, locale, { code, minutes: this.sms.expiryMinutes[purpose] })
       : undefined;
-    return provider.send({ to, purpose, locale, validitySeconds, text });
+    const started = performance.now();
+    const receipt = await provider.send({ to, purpose, locale, validitySeconds, text });
+    this.deliveryLatencyMs = 0.8 * this.deliveryLatencyMs + 0.2 * (performance.now() - started);
+    return receipt;
+  }
+
+  /**
+   * A suppressed send takes about as long as a real one, so timing does not tell a number with an
+   * account from one without (OWASP Authentication Cheat Sheet).
+   */
+  private async imitateDelivery(): Promise<void> {
+    const jitter = 0.85 + Math.random() * 0.3;
+    await new Promise((resolve) => setTimeout(resolve, this.deliveryLatencyMs * jitter));
   }
 
   private async compare(row: VerificationRow, e164: string, code: string): Promise<boolean> {

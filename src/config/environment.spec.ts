@@ -1,0 +1,400 @@
+import { getMetadataStorage } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigurationError } from './configuration-error';
+import { Environment } from './environment';
+import { loadConfiguration } from './load-configuration';
+
+type RawEnvironment = Record<string, string | undefined>;
+
+/** Values shaped like real ones; none of them matches the placeholder patterns. */
+const PRODUCTION: RawEnvironment = {
+  NODE_ENV: 'production',
+  HASH_SECRET: '9f2c4e7a1b3d5f608192a3b4c5d6e7f80912a3b4c5d6e7f8091a2b3c4d5e6f70',
+  TWILIO_ACCOUNT_SID: 'AC3f6d2a9b8c7e5f4a1b0c9d8e7f6a5b4c',
+  TWILIO_AUTH_TOKEN: '5b2e8f1c4a7d0e3b6c9f2a5d8e1b4c7f',
+  TWILIO_VERIFY_SERVICE_SID: 'VA7c1e4b8d2f6a0c3e9b5d1f7a4c8e2b6d',
+  DATABASE_URL: 'postgres://sms:k8Jq2mXw9Rt4@db.internal:5432/sms',
+};
+
+const TWILIO_CREDENTIALS: RawEnvironment = {
+  TWILIO_ACCOUNT_SID: PRODUCTION.TWILIO_ACCOUNT_SID,
+  TWILIO_AUTH_TOKEN: PRODUCTION.TWILIO_AUTH_TOKEN,
+};
+
+function configurationErrorFor(raw: RawEnvironment): ConfigurationError {
+  try {
+    loadConfiguration(raw);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error(`expected a ConfigurationError for ${JSON.stringify(raw)}`);
+}
+
+/** The problems that start with the variable's name, the way an operator scans the message. */
+function problemsAbout(error: ConfigurationError, variable: string): string[] {
+  return error.problems.filter((problem) => new RegExp(`^${variable}\\b`).test(problem));
+}
+
+interface ExampleEntry {
+  name: string;
+  value: string;
+  commented: boolean;
+}
+
+/** `NAME=value` (a default) or `# NAME=value` (optional, unset by default) lines of .env.example. */
+function readEnvExample(): { text: string; entries: ExampleEntry[] } {
+  const text = readFileSync(resolve(__dirname, '../../.env.example'), 'utf8');
+  const entries = text.split('\n').flatMap((line) => {
+    const match = /^(# )?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    return match ? [{ commented: Boolean(match[1]), name: match[2], value: match[3] }] : [];
+  });
+  return { text, entries };
+}
+
+/** Every property of Environment that carries a class-validator decorator. */
+function declaredVariables(): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false);
+  return [...new Set(metadata.map((entry) => entry.propertyName))].sort();
+}
+
+describe('loadConfiguration', () => {
+  describe('with an empty environment', () => {
+    const configuration = loadConfiguration({});
+
+    it('runs in development on port 3000 behind no proxy, with Swagger', () => {
+      expect(configuration.app).toMatchObject({
+        environment: 'development',
+        isProduction: false,
+        port: 3000,
+        host: '0.0.0.0',
+        logLevel: 'info',
+        corsOrigins: [],
+        trustProxy: false,
+        bodyLimitBytes: 16 * 1024,
+        swaggerEnabled: true,
+        shutdownTimeoutMs: 10_000,
+      });
+      expect(configuration.app.publicBaseUrl).toBeUndefined();
+    });
+
+    it('uses the embedded database in ./data and in-memory stores', () => {
+      expect(configuration.database).toMatchObject({
+        url: undefined,
+        poolSize: 10,
+        statementTimeoutMs: 5_000,
+        migrationsRun: true,
+        dataDir: resolve('data'),
+      });
+      expect(configuration.redis).toEqual({ url: undefined, keyPrefix: 'sms:' });
+    });
+
+    it('falls back to a development hash secret that production would refuse', () => {
+      expect(configuration.security.hashSecretConfigured).toBe(false);
+      expect(configuration.security.hashSecret.length).toBeGreaterThanOrEqual(32);
+      expect(configuration.security.adminApiKey).toBeUndefined();
+    });
+
+    it('logs codes through the console provider with the documented SMS defaults', () => {
+      expect(configuration.sms).toMatchObject({
+        provider: 'console',
+        messagingConfigured: false,
+        codeLength: 6,
+        maxAttempts: 3,
+        maxSendsPerVerification: 5,
+        expiryMinutes: { registration: 10, login: 5, password_reset: 15, two_factor: 5 },
+        verificationTokenTtlSeconds: 600,
+        testNumbersIgnored: false,
+        defaultLocale: 'en',
+      });
+      expect(configuration.sms.testNumbers.size).toBe(0);
+      expect([...configuration.sms.countryLocales]).toEqual([['ET', 'am']]);
+      expect(configuration.twilio).toEqual({ timeoutMs: 5_000 });
+    });
+
+    it('defaults to Ethiopia among ET, US, GB, CA and AU, without VoIP numbers', () => {
+      expect(configuration.phone).toEqual({
+        defaultCountry: 'ET',
+        supportedCountries: ['ET', 'US', 'GB', 'CA', 'AU'],
+        allowVoip: false,
+      });
+    });
+  });
+
+  describe('refuses bad values, naming the variable', () => {
+    it('refuses SMS_RATE_LIMIT_WINDOW=abc and shows the bad value', () => {
+      const error = configurationErrorFor({ SMS_RATE_LIMIT_WINDOW: 'abc' });
+      expect(problemsAbout(error, 'SMS_RATE_LIMIT_WINDOW')).not.toEqual([]);
+      expect(error.problems.every((problem) => problem.startsWith('SMS_RATE_LIMIT_WINDOW'))).toBe(
+        true,
+      );
+      expect(error.message).toContain('"abc"');
+      expect(error.message).toContain('.env.example');
+    });
+
+    it.each(['abc', '-1', '65536', '3000.5', ''])('refuses PORT=%j', (port) => {
+      const error = configurationErrorFor({ PORT: port });
+      expect(problemsAbout(error, 'PORT')).not.toEqual([]);
+    });
+
+    it('accepts PORT=0 (any free port) and PORT=65535', () => {
+      expect(loadConfiguration({ PORT: '0' }).app.port).toBe(0);
+      expect(loadConfiguration({ PORT: ' 65535 ' }).app.port).toBe(65535);
+    });
+
+    it.each([
+      ['ET;US', /comma-separated/],
+      ['ET,USA', /comma-separated/],
+      ['ET,XX', /"XX" is not a known country/],
+    ])('refuses SUPPORTED_COUNTRIES=%j', (countries, reason) => {
+      const error = configurationErrorFor({ SUPPORTED_COUNTRIES: countries });
+      const problems = problemsAbout(error, 'SUPPORTED_COUNTRIES');
+      expect(problems).toEqual([expect.stringMatching(reason)]);
+    });
+
+    it('normalizes SUPPORTED_COUNTRIES case, spacing and duplicates', () => {
+      const { phone } = loadConfiguration({
+        DEFAULT_COUNTRY_CODE: 'us',
+        SUPPORTED_COUNTRIES: ' us, et ,US',
+      });
+      expect(phone.defaultCountry).toBe('US');
+      expect(phone.supportedCountries).toEqual(['US', 'ET']);
+    });
+
+    it('refuses a DEFAULT_COUNTRY_CODE outside SUPPORTED_COUNTRIES', () => {
+      const error = configurationErrorFor({ DEFAULT_COUNTRY_CODE: 'FR' });
+      expect(problemsAbout(error, 'DEFAULT_COUNTRY_CODE')).toEqual([
+        expect.stringContaining('not in SUPPORTED_COUNTRIES'),
+      ]);
+    });
+
+    it.each([
+      ['10.0.0.0/8,proxy.internal', 'proxy.internal'],
+      ['10.0.0.256', '10.0.0.256'],
+      ['yes', 'yes'],
+      ['10.0.0.0/', '10.0.0.0/'],
+      ['127.0.0.1,,10.0.0.1', ''],
+    ])('refuses TRUST_PROXY=%j, quoting the bad entry', (trustProxy, entry) => {
+      const error = configurationErrorFor({ TRUST_PROXY: trustProxy });
+      expect(problemsAbout(error, 'TRUST_PROXY')).toEqual([expect.stringContaining(`"${entry}"`)]);
+    });
+
+    it('lists every bad variable at once', () => {
+      const error = configurationErrorFor({
+        PORT: 'http',
+        LOG_LEVEL: 'verbose',
+        SMS_PROVIDER: 'carrier-pigeon',
+        ENABLE_SMS_ANALYTICS: 'maybe',
+      });
+      for (const variable of ['PORT', 'LOG_LEVEL', 'SMS_PROVIDER', 'ENABLE_SMS_ANALYTICS']) {
+        expect(problemsAbout(error, variable)).not.toEqual([]);
+      }
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it.each([
+      ['false', false],
+      ['FALSE', false],
+      ['0', 0],
+      ['2', 2],
+      [' 2 ', 2],
+      ['true', true],
+    ])('reads %j as %j', (trustProxy, expected) => {
+      expect(loadConfiguration({ TRUST_PROXY: trustProxy }).app.trustProxy).toEqual(expected);
+    });
+
+    it('reads a list of addresses and subnets, IPv4 and IPv6, trimming spaces', () => {
+      expect(
+        loadConfiguration({ TRUST_PROXY: ' 10.0.0.0/8, 192.168.1.10 ,::1, fd00::/8' }).app
+          .trustProxy,
+      ).toEqual(['10.0.0.0/8', '192.168.1.10', '::1', 'fd00::/8']);
+    });
+  });
+
+  describe('SMS_PROVIDER=auto', () => {
+    it('picks Twilio Verify when the credentials and a Verify service are set', () => {
+      const { sms } = loadConfiguration({
+        ...TWILIO_CREDENTIALS,
+        TWILIO_VERIFY_SERVICE_SID: PRODUCTION.TWILIO_VERIFY_SERVICE_SID,
+      });
+      expect(sms.provider).toBe('twilio-verify');
+      expect(sms.messagingConfigured).toBe(false);
+    });
+
+    it('prefers Verify and keeps Messaging available when both are configured', () => {
+      const { sms } = loadConfiguration({
+        ...TWILIO_CREDENTIALS,
+        TWILIO_VERIFY_SERVICE_SID: PRODUCTION.TWILIO_VERIFY_SERVICE_SID,
+        TWILIO_FROM: '+15005550006',
+      });
+      expect(sms.provider).toBe('twilio-verify');
+      expect(sms.messagingConfigured).toBe(true);
+    });
+
+    it.each([
+      [
+        'a messaging service',
+        { TWILIO_MESSAGING_SERVICE_SID: 'MG0a1b2c3d4e5f60718293a4b5c6d7e8f9' },
+      ],
+      ['a sender number', { TWILIO_FROM: '+15005550006' }],
+      ['an alphanumeric sender ID', { TWILIO_FROM: 'AcmeAuth' }],
+    ])('picks Twilio Messaging with %s', (_label, sender) => {
+      const { sms } = loadConfiguration({ ...TWILIO_CREDENTIALS, ...sender });
+      expect(sms.provider).toBe('twilio-messaging');
+    });
+
+    it('falls back to the console provider when a credential is missing', () => {
+      const withoutToken = loadConfiguration({
+        TWILIO_ACCOUNT_SID: PRODUCTION.TWILIO_ACCOUNT_SID,
+        TWILIO_VERIFY_SERVICE_SID: PRODUCTION.TWILIO_VERIFY_SERVICE_SID,
+      });
+      expect(withoutToken.sms.provider).toBe('console');
+      expect(loadConfiguration(TWILIO_CREDENTIALS).sms.provider).toBe('console');
+    });
+
+    it('refuses an explicit Twilio provider without its settings', () => {
+      const verify = configurationErrorFor({
+        ...TWILIO_CREDENTIALS,
+        SMS_PROVIDER: 'twilio-verify',
+      });
+      expect(verify.message).toContain('TWILIO_VERIFY_SERVICE_SID');
+      const messaging = configurationErrorFor({ SMS_PROVIDER: 'twilio-messaging' });
+      expect(messaging.message).toContain('TWILIO_FROM');
+    });
+  });
+
+  describe('in production', () => {
+    it('names every missing secret and refuses the console provider and the embedded database', () => {
+      const error = configurationErrorFor({ NODE_ENV: 'production' });
+      for (const variable of [
+        'HASH_SECRET',
+        'TWILIO_ACCOUNT_SID',
+        'TWILIO_AUTH_TOKEN',
+        'DATABASE_URL',
+        'SMS_PROVIDER',
+      ]) {
+        expect(problemsAbout(error, variable)).not.toEqual([]);
+      }
+      expect(problemsAbout(error, 'SMS_PROVIDER')).toEqual([expect.stringContaining('console')]);
+    });
+
+    it('refuses SMS_PROVIDER=console even with every secret set', () => {
+      const error = configurationErrorFor({ ...PRODUCTION, SMS_PROVIDER: 'console' });
+      expect(error.problems).toEqual([
+        expect.stringMatching(/^SMS_PROVIDER: the console provider/),
+      ]);
+    });
+
+    it('refuses the Twilio fake-server override', () => {
+      const error = configurationErrorFor({
+        ...PRODUCTION,
+        TWILIO_API_BASE_URL: 'http://127.0.0.1:4010',
+      });
+      expect(error.problems).toEqual([expect.stringMatching(/^TWILIO_API_BASE_URL/)]);
+    });
+
+    it.each([
+      ['HASH_SECRET', 'change-me-change-me-change-me-change-me'],
+      ['HASH_SECRET', 'your-hash-secret-goes-here-0123456789'],
+      ['HASH_SECRET', 'development-only-hash-secret-do-not-use-in-production'],
+      ['HASH_SECRET', 'x'.repeat(40)],
+      ['TWILIO_AUTH_TOKEN', 'your_auth_token_here'],
+      ['TWILIO_AUTH_TOKEN', 'placeholder-auth-token'],
+      ['ADMIN_API_KEY', 'example-admin-key-0123456789abcdef0123'],
+    ])('refuses the placeholder %s=%j without echoing it', (variable, placeholder) => {
+      const error = configurationErrorFor({ ...PRODUCTION, [variable]: placeholder });
+      expect(error.problems).toEqual([
+        expect.stringMatching(new RegExp(`^${variable}: still a placeholder`)),
+      ]);
+      expect(error.message).not.toContain(placeholder);
+    });
+
+    it('boots with real-looking values', () => {
+      const configuration = loadConfiguration(PRODUCTION);
+      expect(configuration.app.isProduction).toBe(true);
+      expect(configuration.sms.provider).toBe('twilio-verify');
+      expect(configuration.security).toEqual({
+        hashSecret: PRODUCTION.HASH_SECRET,
+        hashSecretConfigured: true,
+        adminApiKey: undefined,
+      });
+      expect(configuration.database.url).toBe(PRODUCTION.DATABASE_URL);
+    });
+
+    it('ignores SMS_TEST_NUMBERS unless explicitly allowed', () => {
+      const testNumbers = { SMS_TEST_NUMBERS: '+251900000001:123456' };
+      const ignored = loadConfiguration({ ...PRODUCTION, ...testNumbers }).sms;
+      expect(ignored.testNumbers.size).toBe(0);
+      expect(ignored.testNumbersIgnored).toBe(true);
+      const allowed = loadConfiguration({
+        ...PRODUCTION,
+        ...testNumbers,
+        SMS_ALLOW_TEST_NUMBERS_IN_PRODUCTION: 'true',
+      }).sms;
+      expect([...allowed.testNumbers]).toEqual([['+251900000001', '123456']]);
+    });
+  });
+
+  describe('never echoes a secret value', () => {
+    it.each([
+      ['HASH_SECRET', 'tooShortSecret-4f9a1c', '4f9a1c'],
+      ['ADMIN_API_KEY', 'shortAdminKey-77b2e1', '77b2e1'],
+      ['TWILIO_AUTH_TOKEN', 'tok-5e2a9c', '5e2a9c'],
+      ['DATABASE_URL', 'mysql://app:db-password-31@db.internal/sms', 'db-password-31'],
+      ['ANALYTICS_DB_URL', 'mongodb://app:analytics-pw-5@db.internal/events', 'analytics-pw-5'],
+      ['REDIS_URL', 'http://:redis-password-8@cache.internal:6379', 'redis-password-8'],
+    ])('names %s but not its value', (variable, value, secretPart) => {
+      const error = configurationErrorFor({ [variable]: value });
+      expect(problemsAbout(error, variable)).not.toEqual([]);
+      expect(error.message).not.toContain(secretPart);
+    });
+  });
+});
+
+describe('.env.example', () => {
+  const { text, entries } = readEnvExample();
+
+  it('documents exactly the variables the Environment schema declares', () => {
+    const documented = entries.map((entry) => entry.name);
+    expect(documented.length).toBe(new Set(documented).size);
+    expect([...documented].sort()).toEqual(declaredVariables());
+  });
+
+  it('shows each default as NAME=default and comments out exactly the unset ones', () => {
+    const defaults = new Environment() as unknown as Record<string, unknown>;
+    for (const { name, value, commented } of entries) {
+      if (defaults[name] === undefined) {
+        expect({ name, commented }).toEqual({ name, commented: true });
+      } else {
+        expect({ name, commented, value }).toEqual({
+          name,
+          commented: false,
+          value: String(defaults[name]),
+        });
+      }
+    }
+  });
+
+  it('loads as-is into the same configuration as an empty environment', () => {
+    expect(loadConfiguration(parseEnv(text))).toEqual(loadConfiguration({}));
+  });
+
+  it('gives secrets placeholders that production refuses', () => {
+    const placeholders = new Map(entries.map((entry) => [entry.name, entry.value]));
+    for (const variable of [
+      'HASH_SECRET',
+      'ADMIN_API_KEY',
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_VERIFY_SERVICE_SID',
+    ]) {
+      const placeholder = placeholders.get(variable);
+      expect(placeholder).toEqual(expect.any(String));
+      const error = configurationErrorFor({ ...PRODUCTION, [variable]: placeholder });
+      expect(problemsAbout(error, variable)).not.toEqual([]);
+    }
+  });
+});
