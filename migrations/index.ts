@@ -1,6 +1,8 @@
 import { CreateSmsVerifications1764072000000 } from './1764072000000-create-sms-verifications';
 import { CreateSmsRateLimits1764072100000 } from './1764072100000-create-sms-rate-limits';
 import { CreatePumpingHoldsAndSpend1764072200000 } from './1764072200000-create-pumping-holds-and-spend';
+import { CreateSmsSuppressions1764072400000 } from './1764072400000-create-sms-suppressions';
+import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-analytics';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -10,4 +12,9 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsVerifications1764072000000,
   CreateSmsRateLimits1764072100000,
   CreatePumpingHoldsAndSpend1764072200000,
+  CreateSmsSuppressions1764072400000,
+  CreateSmsAnalytics1764072410000,
 ];
+
+/** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */
+export const ANALYTICS_MIGRATIONS: Function[] = [CreateSmsAnalytics1764072410000];

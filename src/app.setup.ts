@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { RequestValidationError } from './common/errors/product-error';
+import { requestContext } from './common/request-context';
 import { TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
 
@@ -87,7 +88,8 @@ export async function configureApp(
 
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
-    done();
+    const userAgent = request.headers['user-agent'];
+    requestContext.run({ requestId: request.id, ip: request.ip, userAgent }, done);
   });
   application.enableCors({
     origin:

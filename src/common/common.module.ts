@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Configuration } from '../config/configuration';
 import { Clock, SystemClock } from './clock';
+import { SmsEvents } from './events/sms-events';
 import { Hasher } from './hasher';
 import { CryptoRandomSource, RandomSource } from './random';
 
@@ -9,6 +10,7 @@ import { CryptoRandomSource, RandomSource } from './random';
 @Module({
   providers: [
     { provide: Clock, useClass: SystemClock },
+    SmsEvents,
     { provide: RandomSource, useClass: CryptoRandomSource },
     {
       provide: Hasher,
@@ -17,6 +19,6 @@ import { CryptoRandomSource, RandomSource } from './random';
         new Hasher(config.get('security', { infer: true }).hashSecret),
     },
   ],
-  exports: [Clock, RandomSource, Hasher],
+  exports: [Clock, RandomSource, Hasher, SmsEvents],
 })
 export class CommonModule {}

@@ -1,3 +1,4 @@
+import type { AnalyticsConfig } from '../analytics/analytics.config';
 import type { AppConfig } from '../app.config';
 import type { SecurityConfig } from '../common/security.config';
 import type { DatabaseConfig } from '../database/database.config';
@@ -18,4 +19,5 @@ export interface Configuration {
   rateLimit: RateLimitConfig;
   pumping: PumpingConfig;
   budget: BudgetConfig;
+  analytics: AnalyticsConfig;
 }

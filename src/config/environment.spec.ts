@@ -214,6 +214,23 @@ describe('loadConfiguration', () => {
     });
   });
 
+  describe('the rate-limit store', () => {
+    it('is Redis when REDIS_URL is set and in-memory otherwise', () => {
+      expect(loadConfiguration({}).rateLimit.store).toBe('memory');
+      expect(loadConfiguration({ REDIS_URL: 'redis://127.0.0.1:6379' }).rateLimit.store).toBe(
+        'redis',
+      );
+      expect(loadConfiguration({ RATE_LIMIT_STORE: 'postgres' }).rateLimit.store).toBe('postgres');
+    });
+
+    it('refuses RATE_LIMIT_STORE=redis without REDIS_URL', () => {
+      const error = configurationErrorFor({ RATE_LIMIT_STORE: 'redis' });
+      expect(problemsAbout(error, 'RATE_LIMIT_STORE')).toEqual([
+        expect.stringContaining('REDIS_URL'),
+      ]);
+    });
+  });
+
   describe('SMS_PROVIDER=auto', () => {
     it('picks Twilio Verify when the credentials and a Verify service are set', () => {
       const { sms } = loadConfiguration({

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
+import { analyticsConfigFromEnvironment } from '../analytics/analytics.config';
 import { appConfigFromEnvironment } from '../app.config';
 import { databaseConfigFromEnvironment } from '../database/database.config';
 import {
@@ -67,6 +68,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     rateLimit: rateLimitConfigFromEnvironment(environment, sectionProblems),
     pumping: pumpingConfigFromEnvironment(environment),
     budget: budgetConfigFromEnvironment(environment),
+    analytics: analyticsConfigFromEnvironment(environment),
   };
   const crossChecks = [...sectionProblems, ...productionProblems(configuration)];
   if (crossChecks.length > 0) throw new ConfigurationError(crossChecks);

@@ -5,10 +5,13 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { RedisHealthIndicator } from './redis.health';
 
+// Probes must never be throttled: an orchestrator would restart healthy instances.
+@SkipThrottle()
 @ApiTags('health')
 @Controller('health')
 export class HealthController {

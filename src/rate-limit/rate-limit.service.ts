@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
 import { Hasher } from '../common/hasher';
+import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { Purpose } from '../sms/purpose';
 import { sendRules, verifyPhoneKey, verifyRules } from './policies';
@@ -30,8 +31,6 @@ export interface QuotaHeaders {
   'RateLimit-Reset': string;
 }
 
-export type RejectionListener = (layer: string) => void;
-
 /**
  * Applies the policy table (policies.ts) through the configured store. A store failure fails
  * closed: no SMS goes out while limits cannot be counted.
@@ -40,26 +39,22 @@ export type RejectionListener = (layer: string) => void;
 export class RateLimitService {
   private readonly logger = new Logger('RateLimit');
   private readonly config: RateLimitConfig;
-  private readonly listeners: RejectionListener[] = [];
 
   constructor(
     private readonly store: RateLimitStore,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
+    private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('rateLimit', { infer: true });
   }
 
-  /** Lets metrics and analytics count rejections by layer without this module knowing them. */
-  onRejection(listener: RejectionListener): void {
-    this.listeners.push(listener);
-  }
-
   async consumeSend(attempt: SendAttempt): Promise<QuotaHeaders> {
+    const phoneHash = this.hasher.hash('phone', attempt.e164);
     const rules = sendRules(
       {
-        phoneHash: this.hasher.hash('phone', attempt.e164),
+        phoneHash,
         prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
         country: attempt.country,
         purpose: attempt.purpose,
@@ -67,18 +62,20 @@ export class RateLimitService {
       },
       this.config,
     );
-    return this.consume(rules, 'phone');
+    return this.consume(rules, 'phone', {
+      phoneHash,
+      purpose: attempt.purpose,
+      country: attempt.country,
+    });
   }
 
   async consumeVerify(attempt: VerifyAttempt): Promise<QuotaHeaders> {
+    const phoneHash = this.hasher.hash('phone', attempt.e164);
     const rules = verifyRules(
-      {
-        phoneHash: this.hasher.hash('phone', attempt.e164),
-        ipHash: this.hasher.hash('ip', attempt.ip),
-      },
+      { phoneHash, ipHash: this.hasher.hash('ip', attempt.ip) },
       this.config,
     );
-    return this.consume(rules, 'verify-phone');
+    return this.consume(rules, 'verify-phone', { phoneHash });
   }
 
   /** A right code clears the phone's wrong-code count (SECURITY.md item 3). */
@@ -91,7 +88,11 @@ export class RateLimitService {
     }
   }
 
-  private async consume(rules: LimitRule[], reportedLayer: string): Promise<QuotaHeaders> {
+  private async consume(
+    rules: LimitRule[],
+    reportedLayer: string,
+    subject: Pick<SmsEvent, 'phoneHash' | 'purpose' | 'country'>,
+  ): Promise<QuotaHeaders> {
     let result: ConsumeResult;
     try {
       result = await this.store.consume(rules, this.clock.now().getTime());
@@ -104,7 +105,12 @@ export class RateLimitService {
     }
     if (!result.allowed && result.rejected) {
       const { layer, limit, retryAfterMs } = result.rejected;
-      for (const listener of this.listeners) listener(layer);
+      this.events.publish({
+        ...subject,
+        status: 'rate_limited',
+        occurredAt: this.clock.now(),
+        layer,
+      });
       throw new RateLimitedError(layer, limit, Math.max(1, Math.ceil(retryAfterMs / 1000)));
     }
     const state =

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PhoneModule } from '../phone/phone.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
@@ -10,7 +11,7 @@ import { VerificationService } from './verification.service';
 @Module({
   imports: [PhoneModule, RateLimitModule, SmsTextsModule],
   controllers: [SmsController],
-  providers: [SmsProviders, VerificationService, DeliveryFilters],
-  exports: [VerificationService, DeliveryFilters],
+  providers: [SmsProviders, VerificationService, DeliveryFilters, CarrierLookupService],
+  exports: [VerificationService, DeliveryFilters, SmsProviders],
 })
 export class SmsModule {}

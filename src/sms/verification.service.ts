@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Hasher } from '../common/hasher';
 import { ProductError } from '../common/errors/product-error';
 import { RandomSource } from '../common/random';
@@ -22,7 +23,8 @@ import {
 } from './sms.errors';
 import { DeliveryFilters } from './delivery-filters';
 import { Purpose } from './purpose';
-import { SmsProvider } from './providers/sms-provider';
+import { SendCodeReceipt, SmsProvider } from './providers/sms-provider';
+import { CarrierLookupService } from './carrier-lookup.service';
 import { SmsProviders } from './providers/sms-providers';
 import { resolveLocale } from './texts/locale-resolver';
 import { SmsTextService } from './texts/sms-text.service';
@@ -60,8 +62,8 @@ interface Target {
   phone: NormalizedPhone;
   phoneHash: string;
   prefixHash: string;
-  /** Answer as usual, deliver nothing (see DeliveryFilters). */
-  suppressed?: boolean;
+  /** Answer as usual, deliver nothing (see DeliveryFilters): the filter that refused. */
+  suppressedBy?: string;
 }
 
 /** The columns the service reads back from its atomic statements. */
@@ -104,6 +106,8 @@ export class VerificationService {
     private readonly pumping: PumpingGuardService,
     private readonly budget: SpendBudgetService,
     private readonly filters: DeliveryFilters,
+    private readonly carriers: CarrierLookupService,
+    private readonly events: SmsEvents,
     private readonly texts: SmsTextService,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
@@ -144,8 +148,8 @@ export class VerificationService {
           phoneHash: target.phoneHash,
           purpose: input.purpose,
         });
-    target.suppressed = refusal !== undefined;
-    if (!isTestNumber && !target.suppressed) {
+    target.suppressedBy = refusal;
+    if (!isTestNumber && !refusal) {
       await this.pumping.assertAllowed({
         country: phone.country,
         prefixHash: target.prefixHash,
@@ -154,7 +158,7 @@ export class VerificationService {
     }
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
     const reservation =
-      isTestNumber || target.suppressed ? undefined : await this.budget.reserve(phone.country, 1);
+      isTestNumber || refusal ? undefined : await this.budget.reserve(phone.country, 1);
     try {
       return await this.startOrResend(target, input.purpose, locale);
     } catch (error) {
@@ -171,15 +175,23 @@ export class VerificationService {
     for (let round = 1; ; round += 1) {
       const now = this.clock.now();
       // A live verification whose time ran out no longer blocks a new one.
-      await this.sql.rows(
+      const expired = await this.sql.rows<{ id: string; channel: string }>(
         `UPDATE sms_verifications SET status = 'expired', updated_at = $3
-          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3`,
+          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3
+          RETURNING id, channel`,
         [target.phoneHash, purpose, now],
       );
+      for (const row of expired) {
+        this.publish(
+          { status: 'expired', occurredAt: now, verificationId: row.id, channel: row.channel },
+          target,
+          purpose,
+        );
+      }
       const created = await this.createLive(target, purpose, locale, now);
       if (created) return this.resource(created.row, target.phone.e164, false);
       try {
-        return await this.resend(target.phone, target.phoneHash, purpose, now);
+        return await this.resend(target, purpose, now);
       } catch (error) {
         // The live verification ended between our two statements: start a new one.
         if (!(error instanceof VerificationEndedError) || round >= 3) throw error;
@@ -222,6 +234,16 @@ export class VerificationService {
       // Another request approved it first: this one proves nothing.
       if (!approved) throw new VerificationNotFoundError();
       await this.limits.clearVerify(phone.e164);
+      this.events.publish({
+        status: 'verified',
+        occurredAt: now,
+        phoneHash,
+        purpose: input.purpose,
+        country: phone.country,
+        verificationId: approved.id,
+        channel: approved.channel,
+        providerSid: approved.twilio_sid ?? undefined,
+      });
       return { ...this.resource(approved, phone.e164, true), verification_token: token };
     }
 
@@ -282,11 +304,13 @@ export class VerificationService {
   }
 
   private async createLive(
-    { phone, phoneHash, prefixHash, suppressed }: Target,
+    target: Target,
     purpose: Purpose,
     locale: Locale,
     now: Date,
   ): Promise<{ row: VerificationRow } | undefined> {
+    const { phone, phoneHash, prefixHash, suppressedBy } = target;
+    const suppressed = suppressedBy !== undefined;
     const testCode = this.sms.testNumbers.get(phone.e164);
     const provider = testCode || suppressed ? undefined : this.providers.forLocale(locale);
     const code =
@@ -324,19 +348,11 @@ export class VerificationService {
       ],
     );
     if (!row) return undefined;
-    if (channel === 'suppressed') await this.imitateDelivery();
+    if (channel === 'suppressed') await this.suppress(target, purpose, row, now);
     if (!provider) return { row };
 
     try {
-      const receipt = await this.deliver(
-        provider,
-        phone.e164,
-        purpose,
-        locale,
-        code,
-        expiresAt,
-        now,
-      );
+      const receipt = await this.deliver(provider, target, purpose, locale, code, row, now);
       const [updated] = await this.sql.rows<VerificationRow>(
         `UPDATE sms_verifications SET twilio_sid = COALESCE(twilio_sid, $2), message_sid = $3
           WHERE id = $1 RETURNING ${RETURNING}`,
@@ -355,11 +371,11 @@ export class VerificationService {
   }
 
   private async resend(
-    phone: NormalizedPhone,
-    phoneHash: string,
+    target: Target,
     purpose: Purpose,
     now: Date,
   ): Promise<VerificationResponseDto> {
+    const { phone, phoneHash } = target;
     // Reserve a send slot atomically; the attempt budget and the expiry stay as they were.
     const [reserved] = await this.sql.rows<VerificationRow>(
       `UPDATE sms_verifications SET send_count = send_count + 1, last_sent_at = $4, updated_at = $4
@@ -383,7 +399,7 @@ export class VerificationService {
     }
     if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
     if (reserved.channel === 'suppressed') {
-      await this.imitateDelivery();
+      await this.suppress(target, purpose, reserved, now);
       return this.resource(reserved, phone.e164, false);
     }
 
@@ -393,11 +409,11 @@ export class VerificationService {
     try {
       const receipt = await this.deliver(
         provider,
-        phone.e164,
+        target,
         purpose,
         reserved.locale,
         code,
-        reserved.expires_at,
+        reserved,
         now,
       );
       const [updated] = await this.sql.rows<VerificationRow>(
@@ -421,23 +437,100 @@ export class VerificationService {
     }
   }
 
+  /** One provider call, reported as a `sent` or `failed` event. */
   private async deliver(
     provider: SmsProvider,
-    to: string,
+    target: Target,
     purpose: Purpose,
     locale: Locale,
     code: string | undefined,
-    expiresAt: Date,
+    verification: VerificationRow,
     now: Date,
-  ) {
-    const validitySeconds = Math.max(1, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
+  ): Promise<SendCodeReceipt> {
+    const { phone, phoneHash } = target;
+    const validitySeconds = Math.max(
+      1,
+      Math.floor((verification.expires_at.getTime() - now.getTime()) / 1000),
+    );
     const text = code
       ? this.texts.render(purpose, locale, { code, minutes: this.sms.expiryMinutes[purpose] })
       : undefined;
+    const carrier = await this.carriers.carrierOf(phone.e164, phoneHash);
     const started = performance.now();
-    const receipt = await provider.send({ to, purpose, locale, validitySeconds, text });
-    this.deliveryLatencyMs = 0.8 * this.deliveryLatencyMs + 0.2 * (performance.now() - started);
-    return receipt;
+    const base = { verificationId: verification.id, channel: provider.name, carrier };
+    try {
+      const receipt = await provider.send({
+        to: phone.e164,
+        purpose,
+        locale,
+        validitySeconds,
+        text,
+      });
+      const latencyMs = performance.now() - started;
+      this.deliveryLatencyMs = 0.8 * this.deliveryLatencyMs + 0.2 * latencyMs;
+      const segments = text?.segments ?? 1;
+      this.publish(
+        {
+          ...base,
+          status: 'sent',
+          occurredAt: now,
+          providerSid: receipt.sid,
+          encoding: text?.encoding,
+          segments,
+          cost: this.budget.priceOf(phone.country, segments),
+          currency: this.budget.currency,
+          costSource: 'estimate',
+          providerLatencyMs: latencyMs,
+        },
+        target,
+        purpose,
+      );
+      return receipt;
+    } catch (error) {
+      this.publish(
+        {
+          ...base,
+          status: 'failed',
+          occurredAt: now,
+          errorCode: error instanceof ProductError ? error.code : 'UNEXPECTED_ERROR',
+          errorMessage: error instanceof ProductError ? error.message : undefined,
+          providerLatencyMs: performance.now() - started,
+        },
+        target,
+        purpose,
+      );
+      throw error;
+    }
+  }
+
+  private publish(event: SmsEvent, target: Target, purpose: Purpose): void {
+    this.events.publish({
+      phoneHash: target.phoneHash,
+      purpose,
+      country: target.phone.country,
+      ...event,
+    });
+  }
+
+  /** Nothing is delivered; the answer and its timing look like a delivery. */
+  private async suppress(
+    target: Target,
+    purpose: Purpose,
+    row: VerificationRow,
+    now: Date,
+  ): Promise<void> {
+    this.publish(
+      {
+        status: 'suppressed',
+        occurredAt: now,
+        verificationId: row.id,
+        channel: 'suppressed',
+        errorCode: target.suppressedBy?.toUpperCase(),
+      },
+      target,
+      purpose,
+    );
+    await this.imitateDelivery();
   }
 
   /**

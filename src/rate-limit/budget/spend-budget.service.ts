@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
 import { BudgetConfig } from '../rate-limit.config';
@@ -28,6 +29,7 @@ export class SpendBudgetService {
   constructor(
     private readonly sql: Sql,
     private readonly clock: Clock,
+    private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('budget', { infer: true });
@@ -35,6 +37,10 @@ export class SpendBudgetService {
 
   onExhausted(listener: BudgetListener): void {
     this.listeners.push(listener);
+  }
+
+  get currency(): string {
+    return this.config.currency;
   }
 
   priceOf(country: string, segments = 1): number {
@@ -68,6 +74,13 @@ export class SpendBudgetService {
         listener({ day, budget: this.config.dailyBudget, currency: this.config.currency });
       }
     }
+    this.events.publish({
+      status: 'held',
+      occurredAt: now,
+      country,
+      layer: 'budget',
+      errorCode: 'SMS_BUDGET_EXHAUSTED',
+    });
     const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
     throw new SmsBudgetExhaustedError(Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)));
   }

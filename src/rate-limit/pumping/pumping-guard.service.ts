@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
 import { PumpingConfig } from '../rate-limit.config';
@@ -58,6 +59,7 @@ export class PumpingGuardService {
   constructor(
     private readonly sql: Sql,
     private readonly clock: Clock,
+    private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('pumping', { infer: true });
@@ -88,7 +90,15 @@ export class PumpingGuardService {
       if (conversion.sends < this.config.minSends) continue;
       if (conversion.verified / conversion.sends >= this.config.minConversion) continue;
       const hold = await this.createHold(scope, key, label, conversion, now);
-      if (hold?.mode === 'enforced') throw this.paused(hold.expires_at, now);
+      if (hold?.mode === 'enforced') {
+        this.events.publish({
+          status: 'held',
+          occurredAt: now,
+          country: destination.country,
+          layer: `pumping-${scope}`,
+        });
+        throw this.paused(hold.expires_at, now);
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import { Configuration } from '../../config/configuration';
 import { ConsoleProvider } from './console/console.provider';
 import { SmsProvider, SmsProviderName } from './sms-provider';
 import { createTwilioClient } from './twilio/twilio-client.factory';
+import { LineInfo, TwilioLookup } from './twilio/twilio-lookup';
 import { TwilioMessagingProvider } from './twilio/twilio-messaging.provider';
 import { TwilioVerifyProvider } from './twilio/twilio-verify.provider';
 
@@ -18,7 +19,8 @@ import { TwilioVerifyProvider } from './twilio/twilio-verify.provider';
 export class SmsProviders {
   private readonly logger = new Logger('SmsProviders');
   private readonly primary: SmsProvider;
-  private readonly messaging?: SmsProvider;
+  private readonly messaging?: TwilioMessagingProvider;
+  private readonly lookup?: TwilioLookup;
 
   constructor(config: ConfigService<Configuration, true>, random: RandomSource) {
     const sms = config.get('sms', { infer: true });
@@ -26,6 +28,7 @@ export class SmsProviders {
     const app = config.get('app', { infer: true });
     const client = sms.provider === 'console' ? undefined : createTwilioClient(twilio);
 
+    if (client) this.lookup = new TwilioLookup(client);
     if (client && sms.messagingConfigured) {
       this.messaging = new TwilioMessagingProvider(client, {
         messagingServiceSid: twilio.messagingServiceSid,
@@ -55,6 +58,16 @@ export class SmsProviders {
   forLocale(locale: Locale): SmsProvider {
     if (this.primary.supportsLocale(locale) || !this.messaging) return this.primary;
     return this.messaging;
+  }
+
+  /** Twilio's price for a sent message, when Messaging is configured and Twilio knows it. */
+  async messagePrice(sid: string): Promise<{ amount: number; currency: string } | null> {
+    return this.messaging ? this.messaging.priceOf(sid) : null;
+  }
+
+  /** Carrier and line type from Twilio Lookup; null without Twilio. */
+  async lineInfo(e164: string): Promise<LineInfo | null> {
+    return this.lookup ? this.lookup.lineInfo(e164) : null;
   }
 
   byName(name: SmsProviderName): SmsProvider | undefined {

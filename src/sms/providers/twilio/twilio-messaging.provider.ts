@@ -45,4 +45,20 @@ export class TwilioMessagingProvider extends SmsProvider {
       throw toProductError(error);
     }
   }
+
+  /** What Twilio charged for a message, once it knows (some time after delivery). */
+  async priceOf(sid: string): Promise<{ amount: number; currency: string } | null> {
+    try {
+      const message = await this.client.messages(sid).fetch();
+      if (message.price === null || message.price === undefined || message.price === '')
+        return null;
+      // Twilio reports charges as negative amounts.
+      return {
+        amount: Math.abs(Number(message.price)),
+        currency: message.priceUnit?.toUpperCase() ?? 'USD',
+      };
+    } catch (error) {
+      throw toProductError(error);
+    }
+  }
 }

@@ -1,0 +1,32 @@
+import { Environment } from '../config/environment';
+
+export interface AnalyticsConfig {
+  enabled: boolean;
+  /** Events in a PostgreSQL database of their own; undefined: the main database. */
+  databaseUrl?: string;
+  flushIntervalMs: number;
+  batchSize: number;
+  /** Events held while the database is unreachable; older ones are dropped past this. */
+  maxBuffered: number;
+  lookupEnabled: boolean;
+  priceFetchDelayMs: number;
+  suppressionHours: number;
+  /** Delivery errors after which a number is suppressed (unreachable, unknown, landline). */
+  suppressionErrorCodes: Set<string>;
+}
+
+export function analyticsConfigFromEnvironment(environment: Environment): AnalyticsConfig {
+  return {
+    enabled: environment.ENABLE_SMS_ANALYTICS,
+    databaseUrl: environment.ANALYTICS_DB_URL,
+    flushIntervalMs: environment.ANALYTICS_FLUSH_INTERVAL_MS,
+    batchSize: environment.ANALYTICS_BATCH_SIZE,
+    maxBuffered: environment.ANALYTICS_MAX_BUFFERED,
+    lookupEnabled: environment.TWILIO_LOOKUP_ENABLED,
+    priceFetchDelayMs: environment.TWILIO_PRICE_FETCH_DELAY_MS,
+    suppressionHours: environment.SMS_SUPPRESSION_HOURS,
+    suppressionErrorCodes: new Set(
+      environment.SMS_SUPPRESSION_ERROR_CODES.split(',').map((code) => code.trim()),
+    ),
+  };
+}

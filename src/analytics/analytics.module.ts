@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { SmsModule } from '../sms/sms.module';
+import { AnalyticsDatabase } from './analytics-database';
+import { AnalyticsController } from './analytics.controller';
+import { AnalyticsService } from './analytics.service';
+import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
+import { EventRecorder } from './events/event-recorder';
+import { TimingInterceptor } from './timing.interceptor';
+import { TwilioSignatureGuard } from './webhooks/twilio-webhook.guard';
+import { TwilioStatusController } from './webhooks/twilio-status.controller';
+import { WebhookStats } from './webhooks/webhook-stats';
+
+@Module({
+  imports: [SmsModule],
+  controllers: [AnalyticsController, TwilioStatusController],
+  providers: [
+    AnalyticsDatabase,
+    AnalyticsService,
+    EventRecorder,
+    DeliveryTrackingService,
+    WebhookStats,
+    TwilioSignatureGuard,
+    { provide: APP_INTERCEPTOR, useClass: TimingInterceptor },
+  ],
+  exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],
+})
+export class AnalyticsModule {}

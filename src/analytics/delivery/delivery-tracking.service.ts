@@ -1,0 +1,248 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../../common/clock';
+import { SmsEvent, SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
+import { Configuration } from '../../config/configuration';
+import { Sql } from '../../database/sql';
+import { DeliveryFilters } from '../../sms/delivery-filters';
+import { SmsProviders } from '../../sms/providers/sms-providers';
+import { AnalyticsConfig } from '../analytics.config';
+import { AnalyticsDatabase } from '../analytics-database';
+
+/**
+ * Twilio MessageStatus values in the order they can happen. A callback only ever moves a message
+ * forward, so duplicates and late arrivals (a `sent` after `delivered`) change nothing.
+ */
+const STATUS_RANK: Record<string, number> = {
+  accepted: 0,
+  scheduled: 0,
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  undelivered: 3,
+  failed: 3,
+  canceled: 3,
+  read: 4,
+};
+
+/**
+ * Terminal statuses worth an analytics event; the `sent` event was recorded at send time. Twilio's
+ * `failed` (never left Twilio) and `undelivered` (the carrier gave up) both mean the code did not
+ * arrive: in analytics `failed` is kept for sends our provider call could not make at all.
+ */
+const EVENT_FOR_STATUS: Partial<Record<string, SmsEventStatus>> = {
+  delivered: 'delivered',
+  undelivered: 'undelivered',
+  failed: 'undelivered',
+};
+
+export interface StatusCallback {
+  messageSid: string;
+  status: string;
+  errorCode?: string;
+}
+
+interface TrackedMessage {
+  phone_hash: string;
+  country_code: string;
+  purpose: SmsEvent['purpose'] | null;
+  verification_id: string | null;
+}
+
+const PRICE_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Delivery state of every SMS we sent through Programmable Messaging, from Twilio's signed status
+ * callbacks: analytics events, suppression of numbers that bounce permanently, and Twilio's real
+ * price once it is known (fetched some time after delivery).
+ */
+@Injectable()
+export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('DeliveryTracking');
+  private readonly config: AnalyticsConfig;
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly analytics: AnalyticsDatabase,
+    private readonly sql: Sql,
+    private readonly events: SmsEvents,
+    private readonly filters: DeliveryFilters,
+    private readonly providers: SmsProviders,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('analytics', { infer: true });
+  }
+
+  onModuleInit(): void {
+    this.events.subscribe((event) => {
+      if (event.status === 'sent' && event.providerSid?.startsWith('SM')) void this.track(event);
+    });
+    this.filters.register('bounced', (target) => this.isDeliverable(target.phoneHash));
+    this.sweeper = setInterval(() => void this.fetchDuePrices(), PRICE_SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  async handle(callback: StatusCallback): Promise<{ changed: boolean }> {
+    const rank = STATUS_RANK[callback.status];
+    if (rank === undefined) return { changed: false };
+    const now = this.clock.now();
+    const errorCode = callback.errorCode && callback.errorCode !== '0' ? callback.errorCode : null;
+    const [message] = await this.analytics.rows<TrackedMessage>(
+      `UPDATE sms_messages SET status = $2, status_rank = $3, error_code = COALESCE($4, error_code), updated_at = $5
+        WHERE sid = $1 AND status_rank < $3
+        RETURNING phone_hash, country_code, purpose, verification_id`,
+      [callback.messageSid, callback.status, rank, errorCode, now],
+    );
+    if (!message) return { changed: false };
+
+    const eventStatus = EVENT_FOR_STATUS[callback.status];
+    if (eventStatus) {
+      this.events.publish({
+        status: eventStatus,
+        occurredAt: now,
+        phoneHash: message.phone_hash,
+        country: message.country_code,
+        purpose: message.purpose ?? undefined,
+        verificationId: message.verification_id ?? undefined,
+        providerSid: callback.messageSid,
+        channel: 'twilio-messaging',
+        errorCode: errorCode ?? undefined,
+        errorMessage: errorCode ? describeDeliveryError(errorCode) : undefined,
+      });
+    }
+    if (errorCode && this.config.suppressionErrorCodes.has(errorCode)) {
+      await this.suppress(message.phone_hash, errorCode, now);
+    }
+    return { changed: true };
+  }
+
+  /** Fetches Twilio's price for finished messages whose price is still an estimate. */
+  async fetchDuePrices(limit = 100): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.analytics.rows<{ sid: string }>(
+      `SELECT sid FROM sms_messages
+        WHERE price IS NULL AND status_rank >= 3 AND updated_at <= $1 AND created_at > $2
+        ORDER BY updated_at LIMIT $3`,
+      [
+        new Date(now.getTime() - this.config.priceFetchDelayMs),
+        new Date(now.getTime() - 2 * 86_400_000),
+        limit,
+      ],
+    );
+    let priced = 0;
+    for (const { sid } of due) {
+      try {
+        const price = await this.providers.messagePrice(sid);
+        if (price && (await this.recordPrice(sid, price.amount, price.currency))) priced += 1;
+      } catch (error) {
+        this.logger.warn({ err: error }, 'could not fetch a message price');
+        break;
+      }
+    }
+    return priced;
+  }
+
+  private async recordPrice(sid: string, amount: number, currency: string): Promise<boolean> {
+    // The estimate in the rollup is swapped for the real price, once.
+    const [message] = await this.analytics.rows<{
+      estimated_cost: string | null;
+      country_code: string;
+      purpose: string | null;
+      created_at: Date;
+    }>(
+      `UPDATE sms_messages SET price = $2, price_unit = $3 WHERE sid = $1 AND price IS NULL
+        RETURNING estimated_cost, country_code, purpose, created_at`,
+      [sid, amount, currency],
+    );
+    if (!message) return false;
+    const [sent] = await this.analytics.rows<{ occurred_at: Date }>(
+      `UPDATE sms_events SET cost = $2, currency = $3, cost_source = 'twilio'
+        WHERE provider_sid = $1 AND status = 'sent' AND cost_source = 'estimate'
+        RETURNING occurred_at`,
+      [sid, amount, currency],
+    );
+    if (sent) {
+      await this.analytics.rows(
+        `UPDATE sms_event_rollups
+            SET cost = cost + $4, estimated_cost_events = GREATEST(estimated_cost_events - 1, 0)
+          WHERE bucket = date_trunc('hour', $1::timestamptz) AND country_code = $2 AND purpose = $3
+            AND status = 'sent'`,
+        [
+          sent.occurred_at,
+          message.country_code,
+          message.purpose ?? '-',
+          amount - Number(message.estimated_cost ?? 0),
+        ],
+      );
+    }
+    return true;
+  }
+
+  private async track(event: SmsEvent): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.analytics.rows(
+        `INSERT INTO sms_messages (sid, verification_id, phone_hash, country_code, purpose, status,
+            status_rank, segments, estimated_cost, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
+         ON CONFLICT (sid) DO NOTHING`,
+        [
+          event.providerSid,
+          event.verificationId ?? null,
+          event.phoneHash,
+          event.country,
+          event.purpose ?? null,
+          event.segments ?? 1,
+          event.cost ?? null,
+          now,
+        ],
+      );
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not track a sent message');
+    }
+  }
+
+  private async suppress(phoneHash: string, errorCode: string, now: Date): Promise<void> {
+    const expiresAt = new Date(now.getTime() + this.config.suppressionHours * 3_600_000);
+    await this.sql.rows(
+      `INSERT INTO sms_suppressions (phone_hash, error_code, created_at, expires_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (phone_hash) DO UPDATE SET error_code = $2, created_at = $3, expires_at = $4`,
+      [phoneHash, errorCode, now, expiresAt],
+    );
+    this.logger.log({ errorCode }, 'number suppressed after a permanent delivery failure');
+  }
+
+  private async isDeliverable(phoneHash: string): Promise<boolean> {
+    const rows = await this.sql.rows(
+      `SELECT 1 FROM sms_suppressions WHERE phone_hash = $1 AND expires_at > $2`,
+      [phoneHash, this.clock.now()],
+    );
+    return rows.length === 0;
+  }
+}
+
+/** Twilio delivery error codes and what they mean for an operator. */
+export const DELIVERY_ERRORS: Record<string, string> = {
+  '30001': 'Queue overflow',
+  '30002': 'Account suspended',
+  '30003': 'Unreachable destination handset',
+  '30004': 'Message blocked',
+  '30005': 'Unknown destination handset',
+  '30006': 'Landline or unreachable carrier',
+  '30007': 'Carrier filtering (message flagged as spam)',
+  '30008': 'Unknown error',
+  '30009': 'Missing segment',
+  '30010': 'Message price exceeds max price',
+  '30034': 'Unregistered sender',
+};
+
+export function describeDeliveryError(code: string): string {
+  return DELIVERY_ERRORS[code] ?? 'Delivery error';
+}

@@ -1,0 +1,26 @@
+import type { Twilio } from 'twilio';
+import { toProductError } from './twilio-errors';
+
+export interface LineInfo {
+  carrier: string | null;
+  /** Twilio's line type: mobile, landline, fixedVoip, nonFixedVoip, tollFree, premium… */
+  type: string | null;
+}
+
+/** Twilio Lookup v2 line type intelligence (paid per call: callers cache it). */
+export class TwilioLookup {
+  constructor(private readonly client: Twilio) {}
+
+  async lineInfo(e164: string): Promise<LineInfo> {
+    try {
+      const result = await this.client.lookups.v2
+        .phoneNumbers(e164)
+        .fetch({ fields: 'line_type_intelligence' });
+      const intelligence = result.lineTypeIntelligence as
+        { carrier_name?: string | null; type?: string | null } | null | undefined;
+      return { carrier: intelligence?.carrier_name ?? null, type: intelligence?.type ?? null };
+    } catch (error) {
+      throw toProductError(error);
+    }
+  }
+}
