@@ -3,7 +3,17 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'data/', 'test-output/', 'bench/results/', 'node_modules/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-bench/',
+      'coverage/',
+      'data/',
+      'test-output/',
+      'bench/results/',
+      'node_modules/',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

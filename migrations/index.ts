@@ -1,8 +1,10 @@
 import { CreateSmsVerifications1764072000000 } from './1764072000000-create-sms-verifications';
 import { CreateSmsRateLimits1764072100000 } from './1764072100000-create-sms-rate-limits';
 import { CreatePumpingHoldsAndSpend1764072200000 } from './1764072200000-create-pumping-holds-and-spend';
+import { CreateUsersAndRefreshTokens1764072300000 } from './1764072300000-create-users-and-refresh-tokens';
 import { CreateSmsSuppressions1764072400000 } from './1764072400000-create-sms-suppressions';
 import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-analytics';
+import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -12,8 +14,10 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsVerifications1764072000000,
   CreateSmsRateLimits1764072100000,
   CreatePumpingHoldsAndSpend1764072200000,
+  CreateUsersAndRefreshTokens1764072300000,
   CreateSmsSuppressions1764072400000,
   CreateSmsAnalytics1764072410000,
+  CreateSmsAlerts1764072500000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */

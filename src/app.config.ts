@@ -31,7 +31,9 @@ function parseTrustProxy(value: string, problems: string[]): TrustProxy {
   const entries = value.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
     const [address, prefix] = entry.split('/');
-    const validPrefix = prefix === undefined || /^\d{1,3}$/.test(prefix);
+    const maxPrefix = isIP(address) === 6 ? 128 : 32;
+    const validPrefix =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
     if (!isIP(address) || !validPrefix) {
       problems.push(
         `TRUST_PROXY: "${entry}" is not an IP address or subnet (use false, a hop count, or a list like 10.0.0.0/8,127.0.0.1)`,

@@ -124,6 +124,16 @@ function setUpSwagger(application: NestFastifyApplication): void {
           'and a `Retry-After` header. Operator routes take `Authorization: Bearer <ADMIN_API_KEY>`.',
       )
       .setVersion('1.0')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'The accessToken of /auth/register, /auth/login, /auth/login-sms or /auth/refresh',
+        },
+        'access-token',
+      )
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' }, 'operator')
       .build(),
   );

@@ -22,9 +22,11 @@ async function main(): Promise<void> {
   );
   await configureApp(application, configuration);
   await application.listen({ port: configuration.app.port, host: configuration.app.host });
+  const address = application.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : configuration.app.port;
   logger.info(
-    { port: configuration.app.port, environment: configuration.app.environment },
-    `Listening on http://${configuration.app.host}:${configuration.app.port} (Swagger UI at /docs)`,
+    { port, environment: configuration.app.environment },
+    `Listening on http://${configuration.app.host}:${port} (Swagger UI at /docs)`,
   );
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, flush and close pools.

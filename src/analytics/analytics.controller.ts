@@ -4,12 +4,14 @@ import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto';
 import { OperatorRoute } from '../operator/operator-route.decorator';
 import { AnalyticsService } from './analytics.service';
 import { AnalyticsQueryDto } from './dto/analytics-query.dto';
+import { Public } from '../auth/public.decorator';
 
 const RATES = { deliveryRate: 0.97, verificationRate: 0.81, failureRate: 0.02 };
 
 @ApiTags('operator')
 @OperatorRoute()
 @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Bad filter or range' })
+@Public()
 @Controller('analytics/sms')
 export class AnalyticsController {
   constructor(private readonly analytics: AnalyticsService) {}

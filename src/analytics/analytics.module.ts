@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { SmsModule } from '../sms/sms.module';
+import { ALERT_PROVIDERS } from './alerts/alert-providers';
+import { AlertsController } from './alerts/alerts.controller';
 import { AnalyticsDatabase } from './analytics-database';
 import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
@@ -13,7 +15,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
 
 @Module({
   imports: [SmsModule],
-  controllers: [AnalyticsController, TwilioStatusController],
+  controllers: [AnalyticsController, TwilioStatusController, AlertsController],
   providers: [
     AnalyticsDatabase,
     AnalyticsService,
@@ -22,6 +24,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
     WebhookStats,
     TwilioSignatureGuard,
     { provide: APP_INTERCEPTOR, useClass: TimingInterceptor },
+    ...ALERT_PROVIDERS,
   ],
   exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],
 })

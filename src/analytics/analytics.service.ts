@@ -150,12 +150,14 @@ export class AnalyticsService {
     return clauses.join(' AND ');
   }
 
-  private async rollups(range: Range, groupBy: string[]): Promise<RollupRow[]> {
+  /** Rollup sums per status and per `group` (an SQL expression, selected as `grouped`). */
+  private async rollups(range: Range, group?: string): Promise<RollupRow[]> {
     const values: unknown[] = [];
     const where = this.filters(range, values);
-    const keys = [...groupBy, 'status'];
+    const keys = group ? `${group} AS grouped, status` : 'status';
+    const groupBy = group ? `${group}, status` : 'status';
     return this.database.rows<RollupRow>(
-      `SELECT ${keys.join(', ')}, ${SUMS} FROM sms_event_rollups WHERE ${where} GROUP BY ${keys.join(', ')}`,
+      `SELECT ${keys}, ${SUMS} FROM sms_event_rollups WHERE ${where} GROUP BY ${groupBy}`,
       values,
     );
   }
@@ -163,7 +165,7 @@ export class AnalyticsService {
   async summary(query: AnalyticsQueryDto) {
     const range = this.range(query);
     const totals = emptyTotals();
-    for (const row of await this.rollups(range, [])) add(totals, row);
+    for (const row of await this.rollups(range)) add(totals, row);
     return {
       range: { from: range.from.toISOString(), to: range.to.toISOString() },
       counts: {
@@ -211,13 +213,13 @@ export class AnalyticsService {
   }
 
   private period(range: Range): string {
-    return `date_trunc('${range.groupBy}', bucket) AS period`;
+    return `date_trunc('${range.groupBy}', bucket)`;
   }
 
-  private series(rows: RollupRow[], key: string): Map<string, Totals> {
+  private series(rows: RollupRow[]): Map<string, Totals> {
     const grouped = new Map<string, Totals>();
     for (const row of rows) {
-      const value = row[key];
+      const value = row.grouped;
       const name = value instanceof Date ? value.toISOString() : String(value);
       if (!grouped.has(name)) grouped.set(name, emptyTotals());
       add(grouped.get(name)!, row);
@@ -227,8 +229,8 @@ export class AnalyticsService {
 
   async successRates(query: AnalyticsQueryDto) {
     const range = this.range(query);
-    const overTime = this.series(await this.rollups(range, [this.period(range)]), 'period');
-    const perPurpose = this.series(await this.rollups(range, ['purpose']), 'purpose');
+    const overTime = this.series(await this.rollups(range, this.period(range)));
+    const perPurpose = this.series(await this.rollups(range, 'purpose'));
     return {
       groupBy: range.groupBy,
       overTime: [...overTime].map(([period, totals]) => ({
@@ -249,12 +251,12 @@ export class AnalyticsService {
   async costs(query: AnalyticsQueryDto) {
     const range = this.range(query);
     const totals = emptyTotals();
-    const overTime = this.series(await this.rollups(range, [this.period(range)]), 'period');
+    const overTime = this.series(await this.rollups(range, this.period(range)));
     for (const period of overTime.values()) {
       for (const key of ['sent', 'verified', 'cost', 'estimatedCostEvents'] as const)
         totals[key] += period[key];
     }
-    const perCountry = this.series(await this.rollups(range, ['country_code']), 'country_code');
+    const perCountry = this.series(await this.rollups(range, 'country_code'));
     return {
       groupBy: range.groupBy,
       ...this.cost(totals),
@@ -274,7 +276,7 @@ export class AnalyticsService {
 
   async countries(query: AnalyticsQueryDto) {
     const range = this.range(query);
-    const perCountry = this.series(await this.rollups(range, ['country_code']), 'country_code');
+    const perCountry = this.series(await this.rollups(range, 'country_code'));
     const held = await this.main.rows<{ scope_key: string; mode: string }>(
       `SELECT scope_key, mode FROM sms_holds WHERE scope = 'country' AND lifted_at IS NULL AND expires_at > $1`,
       [this.clock.now()],

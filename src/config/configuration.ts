@@ -1,7 +1,10 @@
 import type { AnalyticsConfig } from '../analytics/analytics.config';
+import type { AlertsConfig } from '../analytics/alerts/alerts.config';
 import type { AppConfig } from '../app.config';
+import type { AuthConfig } from '../auth/auth.config';
 import type { SecurityConfig } from '../common/security.config';
 import type { DatabaseConfig } from '../database/database.config';
+import type { MetricsConfig } from '../metrics/metrics.config';
 import type { PhoneConfig } from '../phone/phone.config';
 import type { BudgetConfig, PumpingConfig, RateLimitConfig } from '../rate-limit/rate-limit.config';
 import type { RedisConfig } from '../redis/redis.config';
@@ -20,4 +23,7 @@ export interface Configuration {
   pumping: PumpingConfig;
   budget: BudgetConfig;
   analytics: AnalyticsConfig;
+  alerts: AlertsConfig;
+  metrics: MetricsConfig;
+  auth: AuthConfig;
 }

@@ -12,6 +12,7 @@ type RawEnvironment = Record<string, string | undefined>;
 const PRODUCTION: RawEnvironment = {
   NODE_ENV: 'production',
   HASH_SECRET: '9f2c4e7a1b3d5f608192a3b4c5d6e7f80912a3b4c5d6e7f8091a2b3c4d5e6f70',
+  JWT_SECRET: '4d7e0a3b6c9f2e5a8b1d4c7f0a3e6b9d2c5f8a1e4b7d0c3f6a9e2b5d8c1f4a7e',
   TWILIO_ACCOUNT_SID: 'AC3f6d2a9b8c7e5f4a1b0c9d8e7f6a5b4c',
   TWILIO_AUTH_TOKEN: '5b2e8f1c4a7d0e3b6c9f2a5d8e1b4c7f',
   TWILIO_VERIFY_SERVICE_SID: 'VA7c1e4b8d2f6a0c3e9b5d1f7a4c8e2b6d',
@@ -176,6 +177,8 @@ describe('loadConfiguration', () => {
       ['yes', 'yes'],
       ['10.0.0.0/', '10.0.0.0/'],
       ['127.0.0.1,,10.0.0.1', ''],
+      ['10.0.0.0/33', '10.0.0.0/33'],
+      ['::1/129', '::1/129'],
     ])('refuses TRUST_PROXY=%j, quoting the bad entry', (trustProxy, entry) => {
       const error = configurationErrorFor({ TRUST_PROXY: trustProxy });
       expect(problemsAbout(error, 'TRUST_PROXY')).toEqual([expect.stringContaining(`"${entry}"`)]);
@@ -288,6 +291,7 @@ describe('loadConfiguration', () => {
       const error = configurationErrorFor({ NODE_ENV: 'production' });
       for (const variable of [
         'HASH_SECRET',
+        'JWT_SECRET',
         'TWILIO_ACCOUNT_SID',
         'TWILIO_AUTH_TOKEN',
         'DATABASE_URL',
@@ -404,6 +408,7 @@ describe('.env.example', () => {
     for (const variable of [
       'HASH_SECRET',
       'ADMIN_API_KEY',
+      'JWT_SECRET',
       'TWILIO_ACCOUNT_SID',
       'TWILIO_AUTH_TOKEN',
       'TWILIO_VERIFY_SERVICE_SID',

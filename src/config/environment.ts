@@ -48,8 +48,12 @@ const COUNTRY_LIST = /^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$/;
 const DATABASE_URL = /^postgres(ql)?:\/\/.+/;
 const REDIS_URL = /^rediss?:\/\/.+/;
 
+const toLowerTrimmed = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
+
 export class Environment {
   // --- service -----------------------------------------------------------------------------
+  @Transform(toLowerTrimmed)
   @IsIn(NODE_ENVIRONMENTS)
   NODE_ENV: (typeof NODE_ENVIRONMENTS)[number] = 'development';
 
@@ -63,6 +67,7 @@ export class Environment {
   @IsString()
   HOST = '0.0.0.0';
 
+  @Transform(toLowerTrimmed)
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -107,6 +112,41 @@ export class Environment {
   @IsString()
   @MinLength(32)
   ADMIN_API_KEY?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  JWT_SECRET?: string;
+
+  // --- auth --------------------------------------------------------------------------------
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  JWT_ACCESS_TTL_SECONDS = 900;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(3_600)
+  @Max(31_536_000)
+  JWT_REFRESH_TTL_SECONDS = 2_592_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(3_600)
+  JWT_TWO_FACTOR_TTL_SECONDS = 300;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  AUTH_PASSWORD_ATTEMPTS_LIMIT = 10;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  AUTH_PASSWORD_ATTEMPTS_WINDOW = 3_600_000;
 
   // --- database ----------------------------------------------------------------------------
   @Transform(toTrimmed)
@@ -189,6 +229,7 @@ export class Environment {
   TWILIO_TIMEOUT_MS = 5_000;
 
   // --- sms ---------------------------------------------------------------------------------
+  @Transform(toLowerTrimmed)
   @IsIn(SMS_PROVIDERS)
   SMS_PROVIDER: (typeof SMS_PROVIDERS)[number] = 'auto';
 
@@ -282,6 +323,7 @@ export class Environment {
   SMS_RATE_LIMIT_GLOBAL_MAX = 1000;
 
   // --- rate limits: more layers (issue 4) ---------------------------------------------------
+  @Transform(toLowerTrimmed)
   @IsOptional()
   @IsIn(RATE_LIMIT_STORES)
   RATE_LIMIT_STORE?: (typeof RATE_LIMIT_STORES)[number];
@@ -365,6 +407,7 @@ export class Environment {
   HTTP_THROTTLE_WINDOW = 60_000;
 
   // --- pumping protection and budget (issue 4) ---------------------------------------------
+  @Transform(toLowerTrimmed)
   @IsIn(PUMPING_MODES)
   SMS_PUMPING_MODE: (typeof PUMPING_MODES)[number] = 'enforce';
 
@@ -466,4 +509,62 @@ export class Environment {
     message: 'SUPPORTED_COUNTRIES must be comma-separated ISO 3166-1 alpha-2 codes, e.g. ET,US',
   })
   SUPPORTED_COUNTRIES = 'ET,US,GB,CA,AU';
+
+  // --- metrics and alerts (SPEC.md §10) ----------------------------------------------------
+  @Transform(toBoolean)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
+  @Transform(({ value }) => toInteger({ value: toTrimmed({ value }) }))
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  @Transform(toTrimmed)
+  @IsString()
+  METRICS_HOST = '127.0.0.1';
+
+  @Transform(toDecimal)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  ALERT_FAILURE_RATE = 0.05;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_MIN_SENDS = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_RESPONSE_TIME_MS = 2_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_RATE_LIMIT_VIOLATIONS_PER_HOUR = 100;
+
+  @Transform(toDecimal)
+  @IsNumber()
+  @Min(0)
+  ALERT_DAILY_COST = 0;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_WEBHOOK_FAILURES_PER_HOUR = 10;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  ALERT_EVALUATION_INTERVAL_MS = 60_000;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  ALERT_WEBHOOK_URL?: string;
 }

@@ -1,8 +1,11 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { analyticsConfigFromEnvironment } from '../analytics/analytics.config';
+import { alertsConfigFromEnvironment } from '../analytics/alerts/alerts.config';
 import { appConfigFromEnvironment } from '../app.config';
+import { authConfigFromEnvironment } from '../auth/auth.config';
 import { databaseConfigFromEnvironment } from '../database/database.config';
+import { metricsConfigFromEnvironment } from '../metrics/metrics.config';
 import {
   budgetConfigFromEnvironment,
   pumpingConfigFromEnvironment,
@@ -28,6 +31,11 @@ const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
   'ANALYTICS_DB_URL',
   'REDIS_URL',
+  // URLs may carry user:password; test numbers pair numbers with their fixed codes.
+  'PUBLIC_BASE_URL',
+  'TWILIO_API_BASE_URL',
+  'ALERT_WEBHOOK_URL',
+  'SMS_TEST_NUMBERS',
 ]);
 
 function describe(errors: ValidationError[]): string[] {
@@ -69,6 +77,9 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     pumping: pumpingConfigFromEnvironment(environment),
     budget: budgetConfigFromEnvironment(environment),
     analytics: analyticsConfigFromEnvironment(environment),
+    alerts: alertsConfigFromEnvironment(environment),
+    metrics: metricsConfigFromEnvironment(environment, sectionProblems),
+    auth: authConfigFromEnvironment(environment, sectionProblems),
   };
   const crossChecks = [...sectionProblems, ...productionProblems(configuration)];
   if (crossChecks.length > 0) throw new ConfigurationError(crossChecks);

@@ -9,12 +9,17 @@ export function isPlaceholder(value: string | undefined): boolean {
 /** In production the service refuses to start without real secrets and a real SMS provider. */
 export function productionProblems(configuration: Configuration): string[] {
   if (!configuration.app.isProduction) return [];
-  const { security, twilio, sms, database } = configuration;
+  const { security, twilio, sms, database, auth } = configuration;
   const problems: string[] = [];
   if (!security.hashSecretConfigured) {
     problems.push('HASH_SECRET: required in production (32+ random characters)');
   } else if (isPlaceholder(security.hashSecret)) {
     problems.push('HASH_SECRET: still a placeholder value; generate a random secret');
+  }
+  if (!auth.jwt.secretConfigured) {
+    problems.push('JWT_SECRET: required in production (32+ random characters)');
+  } else if (isPlaceholder(auth.jwt.secret)) {
+    problems.push('JWT_SECRET: still a placeholder value; generate a random secret');
   }
   if (isPlaceholder(security.adminApiKey)) {
     problems.push('ADMIN_API_KEY: still a placeholder value; generate a random key or unset it');

@@ -1,7 +1,10 @@
+import { SmsAlert } from '../analytics/alerts/sms-alert.entity';
 import { SmsMessage } from '../analytics/delivery/sms-message.entity';
 import { SmsSuppression } from '../analytics/delivery/sms-suppression.entity';
 import { SmsEventRollup } from '../analytics/events/sms-event-rollup.entity';
 import { SmsEventRecord } from '../analytics/events/sms-event.entity';
+import { RefreshToken } from '../auth/refresh-token.entity';
+import { User } from '../auth/user.entity';
 import { DailySpend } from '../rate-limit/budget/daily-spend.entity';
 import { SmsHold } from '../rate-limit/pumping/sms-hold.entity';
 import { RateLimitRecord } from '../rate-limit/store/rate-limit-record.entity';
@@ -17,4 +20,7 @@ export const ALL_ENTITIES: Function[] = [
   SmsEventRecord,
   SmsEventRollup,
   SmsMessage,
+  User,
+  RefreshToken,
+  SmsAlert,
 ];

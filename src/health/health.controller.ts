@@ -9,10 +9,12 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { RedisHealthIndicator } from './redis.health';
+import { Public } from '../auth/public.decorator';
 
 // Probes must never be throttled: an orchestrator would restart healthy instances.
 @SkipThrottle()
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -5,8 +5,10 @@ import { PhoneValidationResponseDto } from './dto/phone-validation-response.dto'
 import { SupportedCountriesResponseDto } from './dto/supported-country.dto';
 import { ValidatePhoneDto } from './dto/validate-phone.dto';
 import { PhoneService } from './phone.service';
+import { Public } from '../auth/public.decorator';
 
 @ApiTags('phone')
+@Public()
 @Controller('phone')
 export class PhoneController {
   constructor(private readonly phones: PhoneService) {}

@@ -118,3 +118,41 @@ export function verifyRules(subject: VerifySubject, config: RateLimitConfig): Li
 export function verifyPhoneKey(phoneHash: string): string {
   return `verify:phone:${short(phoneHash)}`;
 }
+
+export interface PasswordSubject {
+  phoneHash: string;
+  ipHash: string;
+}
+
+/** Wrong-password budget; the auth module owns the numbers (AUTH_PASSWORD_ATTEMPTS_*). */
+export interface PasswordLimits {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * Password attempts, counted before the password is checked (concurrent guesses cannot share a
+ * slot), per phone (a right password clears it, like a right code) and per client IP.
+ */
+export function passwordRules(subject: PasswordSubject, limits: PasswordLimits): LimitRule[] {
+  return [
+    {
+      type: 'window',
+      layer: 'password-ip',
+      key: `password:ip:${short(subject.ipHash)}`,
+      limit: limits.limit,
+      windowMs: limits.windowMs,
+    },
+    {
+      type: 'window',
+      layer: 'password-phone',
+      key: passwordPhoneKey(subject.phoneHash),
+      limit: limits.limit,
+      windowMs: limits.windowMs,
+    },
+  ];
+}
+
+export function passwordPhoneKey(phoneHash: string): string {
+  return `password:phone:${short(phoneHash)}`;
+}

@@ -5,7 +5,14 @@ import { Hasher } from '../common/hasher';
 import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { Purpose } from '../sms/purpose';
-import { sendRules, verifyPhoneKey, verifyRules } from './policies';
+import {
+  PasswordLimits,
+  passwordPhoneKey,
+  passwordRules,
+  sendRules,
+  verifyPhoneKey,
+  verifyRules,
+} from './policies';
 import { RateLimitConfig } from './rate-limit.config';
 import { RateLimitUnavailableError, RateLimitedError } from './rate-limit.errors';
 import { ConsumeResult, LimitRule, RateLimitStore, RuleState } from './store/rate-limit-store';
@@ -20,6 +27,11 @@ export interface SendAttempt {
 }
 
 export interface VerifyAttempt {
+  e164: string;
+  ip: string;
+}
+
+export interface PasswordAttempt {
   e164: string;
   ip: string;
 }
@@ -85,6 +97,25 @@ export class RateLimitService {
     } catch (error) {
       // The count then simply runs out with its window; the user already proved the code.
       this.logger.warn({ err: error }, 'could not clear the wrong-code count');
+    }
+  }
+
+  /**
+   * A password attempt for this phone from this IP, counted before the password is checked, for
+   * numbers with and without an account alike (a 429 only for accounts would reveal them).
+   */
+  async consumePassword(attempt: PasswordAttempt, limits: PasswordLimits): Promise<void> {
+    const phoneHash = this.hasher.hash('phone', attempt.e164);
+    const rules = passwordRules({ phoneHash, ipHash: this.hasher.hash('ip', attempt.ip) }, limits);
+    await this.consume(rules, 'password-phone', { phoneHash });
+  }
+
+  /** A right password (or a reset) clears the phone's wrong-password count. */
+  async clearPassword(e164: string): Promise<void> {
+    try {
+      await this.store.reset([passwordPhoneKey(this.hasher.hash('phone', e164))]);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not clear the wrong-password count');
     }
   }
 

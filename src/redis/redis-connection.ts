@@ -31,7 +31,10 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.client?.on('error', (error: NodeJS.ErrnoException) => {
       if (this.reportedDown) return;
       this.reportedDown = true;
-      this.logger.warn({ code: error.code }, 'Redis is unreachable; retrying in the background');
+      this.logger.warn(
+        { errorCode: error.code },
+        'Redis is unreachable; retrying in the background',
+      );
     });
     this.client?.on('ready', () => {
       if (this.reportedDown) this.logger.log('Redis connection restored');

@@ -13,8 +13,10 @@ import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
 import { VerificationService } from './verification.service';
+import { Public } from '../auth/public.decorator';
 
 @ApiTags('sms')
+@Public()
 @Controller('sms')
 export class SmsController {
   constructor(private readonly verifications: VerificationService) {}

@@ -3,6 +3,7 @@ import { PhoneModule } from '../phone/phone.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
+import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
 import { SmsTextsModule } from './texts/sms-texts.module';
@@ -11,7 +12,13 @@ import { VerificationService } from './verification.service';
 @Module({
   imports: [PhoneModule, RateLimitModule, SmsTextsModule],
   controllers: [SmsController],
-  providers: [SmsProviders, VerificationService, DeliveryFilters, CarrierLookupService],
-  exports: [VerificationService, DeliveryFilters, SmsProviders],
+  providers: [
+    SmsProviders,
+    VerificationService,
+    DeliveryFilters,
+    CarrierLookupService,
+    SmsNotifier,
+  ],
+  exports: [VerificationService, DeliveryFilters, SmsProviders, SmsNotifier],
 })
 export class SmsModule {}

@@ -26,8 +26,11 @@ describe('Operator routes', () => {
   let on: TestApp;
 
   beforeAll(async () => {
-    off = await startTestApp();
-    on = await startTestApp({ env: { ADMIN_API_KEY } });
+    off = await startTestApp({ skipAccountFilter: true });
+    on = await startTestApp({
+      skipAccountFilter: true,
+      env: { ADMIN_API_KEY },
+    });
   });
   afterAll(async () => {
     await off.close();
@@ -84,6 +87,7 @@ describe('SMS pumping protection (conversion guard)', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: {
         ...messagingEnv(fake),
         ADMIN_API_KEY,
@@ -158,6 +162,7 @@ describe('SMS pumping protection in shadow mode', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: {
         ...messagingEnv(fake),
         ADMIN_API_KEY,
@@ -200,7 +205,10 @@ describe('Verified codes keep a country open', () => {
       accountSid: TEST_TWILIO.accountSid,
       authToken: TEST_TWILIO.authToken,
     });
-    service = await startTestApp({ env: { ...messagingEnv(fake), SMS_PUMPING_MIN_SENDS: '10' } });
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: { ...messagingEnv(fake), SMS_PUMPING_MIN_SENDS: '10' },
+    });
   });
   afterAll(async () => {
     await service.close();
@@ -238,6 +246,7 @@ describe('Daily SMS budget', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.15', SMS_PRICES: 'ET:0.05' },
     });
   });

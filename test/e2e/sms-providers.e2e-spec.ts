@@ -25,6 +25,7 @@ describe('Twilio Messaging with our localized texts', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: {
         ...RELAXED_LIMITS,
         ...credentials(fake),
@@ -205,6 +206,7 @@ describe('Twilio Verify, with Messaging for languages Verify lacks', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: {
         ...RELAXED_LIMITS,
         ...credentials(fake),
@@ -295,6 +297,7 @@ describe('QA test numbers', () => {
       authToken: TEST_TWILIO.authToken,
     });
     service = await startTestApp({
+      skipAccountFilter: true,
       env: {
         ...RELAXED_LIMITS,
         ...credentials(fake),

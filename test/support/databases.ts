@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import {
-  TEMPLATE_DATABASE,
   TEST_DATABASE_PREFIX,
+  templateDatabase,
+  testRunId,
   TEST_DATABASE_URL,
   databaseUrl,
 } from './test-environment';
@@ -19,11 +20,11 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 
 /** A fresh, migrated database for one test file, cloned from the template in a few ms. */
 export async function createTestDatabase(): Promise<{ name: string; url: string }> {
-  const name = `${TEST_DATABASE_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = `${TEST_DATABASE_PREFIX}${testRunId()}_${randomBytes(4).toString('hex')}`;
   await withAdmin(async (client) => {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`);
         return;
       } catch (error) {
         // 55006: another clone is reading the template right now; wait and retry.
@@ -40,3 +41,10 @@ export async function dropTestDatabase(name: string): Promise<void> {
 }
 
 export { withAdmin };
+
+/** An empty database (no migrations), e.g. for ANALYTICS_DB_URL which migrates itself. */
+export async function createEmptyDatabase(): Promise<{ name: string; url: string }> {
+  const name = `${TEST_DATABASE_PREFIX}${testRunId()}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
+  return { name, url: databaseUrl(name) };
+}

@@ -2,26 +2,39 @@ import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../../src/config/load-configuration';
 import { typeOrmOptions } from '../../src/database/typeorm-options';
 import { withAdmin } from './databases';
-import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, databaseUrl } from './test-environment';
+import { TEST_DATABASE_PREFIX, databaseUrl, templateDatabase } from './test-environment';
 
-/** Builds the template database every e2e test file clones: all migrations, applied once. */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Builds this run's template database (all migrations, applied once) that every e2e test file
+ * clones, after dropping what crashed runs left behind.
+ */
 export default async function globalSetup(): Promise<void> {
+  process.env.SMS_TEST_RUN = String(process.pid);
+  const template = templateDatabase();
   await withAdmin(async (client) => {
-    const stale = await client.query<{ datname: string }>(
+    const existing = await client.query<{ datname: string }>(
       `SELECT datname FROM pg_database WHERE datname LIKE $1`,
       [`${TEST_DATABASE_PREFIX}%`],
     );
-    for (const { datname } of stale.rows) {
+    for (const { datname } of existing.rows) {
+      const owner = Number(/^sms_test_(\d+)_/.exec(datname)?.[1]);
+      if (Number.isInteger(owner) && owner !== process.pid && processIsAlive(owner)) continue;
       await client.query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`).catch(() => undefined);
       await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
-    await client.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`);
+    await client.query(`CREATE DATABASE "${template}"`);
   });
 
-  const { database } = loadConfiguration({
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl(TEMPLATE_DATABASE),
-  });
+  const { database } = loadConfiguration({ NODE_ENV: 'test', DATABASE_URL: databaseUrl(template) });
   const dataSource = await new DataSource({
     ...typeOrmOptions(database),
     migrationsRun: false,
@@ -31,7 +44,5 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await dataSource.destroy();
   }
-  await withAdmin((client) =>
-    client.query(`ALTER DATABASE "${TEMPLATE_DATABASE}" IS_TEMPLATE true`),
-  );
+  await withAdmin((client) => client.query(`ALTER DATABASE "${template}" IS_TEMPLATE true`));
 }

@@ -10,7 +10,9 @@ import { Configuration } from '../../src/config/configuration';
 import { loadConfiguration } from '../../src/config/load-configuration';
 import { createRootLogger } from '../../src/logging/logger';
 import { PinoNestLogger } from '../../src/logging/pino-nest-logger';
+import { DeliveryFilters } from '../../src/sms/delivery-filters';
 import { createTestDatabase, dropTestDatabase } from './databases';
+import { DeliveryFiltersWithout } from './delivery-filters';
 import { TEST_REDIS_URL } from './test-environment';
 
 export interface TestAppOptions {
@@ -20,6 +22,11 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Reuse a Redis key prefix (a second instance sharing limits); otherwise a fresh one. */
   redisKeyPrefix?: string;
+  /**
+   * Deliver codes whether or not the number has an account (see delivery-filters.ts); for suites
+   * that test SMS mechanics rather than auth.
+   */
+  skipAccountFilter?: boolean;
   /** Swap providers, e.g. the clock. */
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
@@ -65,6 +72,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logger = createRootLogger(configuration.app, sink);
 
   let builder = Test.createTestingModule({ imports: [AppModule.register(configuration)] });
+  if (options.skipAccountFilter) {
+    builder = builder
+      .overrideProvider(DeliveryFilters)
+      .useValue(new DeliveryFiltersWithout(['account']));
+  }
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.setLogger(new PinoNestLogger(logger)).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(

@@ -62,6 +62,8 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('DeliveryTracking');
   private readonly config: AnalyticsConfig;
   private sweeper?: NodeJS.Timeout;
+  /** Inserts of just-sent messages still in flight, so a fast callback can wait for its row. */
+  private readonly tracking = new Map<string, Promise<void>>();
 
   constructor(
     private readonly analytics: AnalyticsDatabase,
@@ -77,7 +79,10 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.events.subscribe((event) => {
-      if (event.status === 'sent' && event.providerSid?.startsWith('SM')) void this.track(event);
+      const sid = event.providerSid;
+      if (event.status !== 'sent' || !sid?.startsWith('SM')) return;
+      const insert = this.track(event).finally(() => this.tracking.delete(sid));
+      this.tracking.set(sid, insert);
     });
     this.filters.register('bounced', (target) => this.isDeliverable(target.phoneHash));
     this.sweeper = setInterval(() => void this.fetchDuePrices(), PRICE_SWEEP_INTERVAL_MS);
@@ -91,6 +96,7 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
   async handle(callback: StatusCallback): Promise<{ changed: boolean }> {
     const rank = STATUS_RANK[callback.status];
     if (rank === undefined) return { changed: false };
+    await this.tracking.get(callback.messageSid);
     const now = this.clock.now();
     const errorCode = callback.errorCode && callback.errorCode !== '0' ? callback.errorCode : null;
     const [message] = await this.analytics.rows<TrackedMessage>(

@@ -12,12 +12,14 @@ import { RequestValidationError } from '../../common/errors/product-error';
 import { DeliveryTrackingService } from '../delivery/delivery-tracking.service';
 import { TwilioWebhook } from './twilio-webhook.guard';
 import { WebhookStats } from './webhook-stats';
+import { Public } from '../../auth/public.decorator';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 const MESSAGE_STATUS = /^[a-z_]{3,20}$/;
 const ERROR_CODE = /^\d{1,6}$/;
 
 @ApiTags('webhooks')
+@Public()
 @Controller('webhooks/twilio')
 export class TwilioStatusController {
   constructor(

@@ -11,6 +11,7 @@ import { ProductError } from '../../common/errors/product-error';
 import { Sql } from '../../database/sql';
 import { OperatorRoute } from '../../operator/operator-route.decorator';
 import { PumpingGuardService } from './pumping-guard.service';
+import { Public } from '../../auth/public.decorator';
 
 class HoldDto {
   @ApiProperty({ format: 'uuid' })
@@ -65,6 +66,7 @@ interface HoldRow {
 
 @ApiTags('operator')
 @OperatorRoute()
+@Public()
 @Controller('admin/sms/holds')
 export class HoldsController {
   constructor(

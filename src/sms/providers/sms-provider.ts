@@ -12,7 +12,8 @@ export interface SmsText {
 export interface SendCodeRequest {
   /** E.164. */
   to: string;
-  purpose: Purpose;
+  /** What the text is for: a code's purpose, or a notice that carries no code. */
+  purpose: Purpose | 'notice';
   locale: Locale;
   /** How long the code stays valid; carriers may drop the SMS after that. */
   validitySeconds: number;

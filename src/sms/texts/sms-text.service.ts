@@ -5,8 +5,10 @@ import { PURPOSES, Purpose } from '../purpose';
 import { SmsCharacterEncoding, smsEncoding } from './sms-encoding';
 
 /** The texts in i18n/<locale>/sms.json: one per purpose, plus notices that carry no code. */
-export const SMS_TEXT_KEYS = [...PURPOSES, 'phone_changed'] as const;
-export type SmsTextKey = Purpose | 'phone_changed';
+export const SMS_NOTICE_KEYS = ['phone_changed', 'password_changed'] as const;
+export type SmsNoticeKey = (typeof SMS_NOTICE_KEYS)[number];
+export const SMS_TEXT_KEYS = [...PURPOSES, ...SMS_NOTICE_KEYS] as const;
+export type SmsTextKey = Purpose | SmsNoticeKey;
 
 /** The language every text exists in; a text missing from another locale is sent in this one. */
 export const FALLBACK_LOCALE: Locale = 'en';

@@ -1,0 +1,174 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../../common/clock';
+import { Configuration } from '../../config/configuration';
+import { AnalyticsDatabase } from '../analytics-database';
+import { WebhookStats } from '../webhooks/webhook-stats';
+import { AlertNotifier } from './alert-notifier';
+import { AlertMeasurements, judgeAlerts } from './alert-rules';
+import { AlertsConfig } from './alerts.config';
+import { EvaluatorLock } from './evaluator-lock';
+import { AlertView, SmsAlertRepository } from './sms-alert.repository';
+
+const HOUR_MS = 3_600_000;
+/** Any constant unique among this database's advisory locks. */
+export const EVALUATOR_LOCK_KEY = 0x534d5341;
+
+export interface AlertEvaluation {
+  /** False when another instance evaluates the alerts. */
+  evaluated: boolean;
+  opened: AlertView[];
+  resolved: AlertView[];
+}
+
+/**
+ * Checks the alert thresholds of SPEC.md §10 every ALERT_EVALUATION_INTERVAL_MS, on one instance
+ * at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves when its
+ * value is back at or under the threshold. Runs off the request path and never throws from the
+ * timer.
+ */
+@Injectable()
+export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('AlertEvaluator');
+  private readonly config: AlertsConfig;
+  private readonly currency: string;
+  private readonly analyticsEnabled: boolean;
+  private readonly lock: EvaluatorLock;
+  private timer?: NodeJS.Timeout;
+  private queue: Promise<unknown> = Promise.resolve();
+  private running = false;
+  private stopping = false;
+
+  constructor(
+    private readonly alerts: SmsAlertRepository,
+    private readonly analytics: AnalyticsDatabase,
+    private readonly webhooks: WebhookStats,
+    private readonly notifier: AlertNotifier,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('alerts', { infer: true });
+    this.currency = config.get('budget', { infer: true }).currency;
+    this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
+    this.lock = new EvaluatorLock(config.get('database', { infer: true }).url, EVALUATOR_LOCK_KEY);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.analyticsEnabled) {
+      this.logger.warn(
+        'ENABLE_SMS_ANALYTICS=false: no SMS events are recorded, so only the webhook-failure alert has data',
+      );
+    }
+    this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.evaluate().catch((error: unknown) =>
+      this.logger.error({ err: error }, 'alert evaluation failed'),
+    );
+  }
+
+  /** One evaluation of every rule; calls made while one runs wait for it and run after it. */
+  evaluate(): Promise<AlertEvaluation> {
+    const round = this.queue.then(() => this.round());
+    this.queue = round.catch(() => undefined);
+    return round;
+  }
+
+  private async round(): Promise<AlertEvaluation> {
+    this.running = true;
+    try {
+      if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
+      const now = this.clock.now();
+      const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
+      const opened: AlertView[] = [];
+      const resolved: AlertView[] = [];
+      for (const verdict of verdicts) {
+        if (verdict.firing) {
+          const alert = await this.alerts.raise(verdict, now);
+          if (!alert) continue;
+          opened.push(alert);
+          this.logger.warn(
+            { alert: { rule: alert.rule, value: alert.value, threshold: alert.threshold } },
+            `Alert: ${alert.message}`,
+          );
+        } else {
+          const alert = await this.alerts.resolve(verdict.rule, now);
+          if (!alert) continue;
+          resolved.push(alert);
+          this.logger.log(
+            { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
+            `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
+          );
+        }
+      }
+      await this.notifyUndelivered();
+      return { evaluated: true, opened, resolved };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async measure(now: Date): Promise<AlertMeasurements> {
+    const hourAgo = new Date(now.getTime() - HOUR_MS);
+    const [lastHour] = await this.analytics.rows<{
+      sends: number;
+      failures: number;
+      rate_limited: number;
+      p95: number | null;
+    }>(
+      `SELECT count(*) FILTER (WHERE status IN ('sent', 'failed'))::int AS sends,
+              count(*) FILTER (WHERE status IN ('failed', 'undelivered'))::int AS failures,
+              count(*) FILTER (WHERE status = 'rate_limited')::int AS rate_limited,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95
+         FROM sms_events
+        WHERE occurred_at > $1 AND occurred_at <= $2`,
+      [hourAgo, now],
+    );
+    const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+    // The hourly rollups already carry Twilio's price where it replaced the estimate.
+    const [today] = await this.analytics.rows<{ cost: number }>(
+      `SELECT COALESCE(sum(cost), 0)::float8 AS cost FROM sms_event_rollups
+        WHERE status = 'sent' AND bucket >= $1 AND bucket <= $2`,
+      [midnight, now],
+    );
+    return {
+      sends: lastHour.sends,
+      failures: lastHour.failures,
+      responseTimeP95Ms: lastHour.p95,
+      rateLimitViolations: lastHour.rate_limited,
+      dailyCost: today.cost,
+      webhookFailures: this.webhooks.failuresInLastHour(),
+    };
+  }
+
+  /** New alerts, and earlier ones the webhook refused or did not answer. */
+  private async notifyUndelivered(): Promise<void> {
+    if (!this.notifier.configured) return;
+    for (const alert of await this.alerts.undelivered()) {
+      if (this.stopping) return;
+      const accepted = await this.notifier.notify({
+        rule: alert.rule,
+        value: alert.value,
+        threshold: alert.threshold,
+        message: alert.message,
+        startedAt: alert.startedAt,
+      });
+      if (accepted) await this.alerts.markNotified(alert.id, this.clock.now());
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.queue;
+    await this.lock.release();
+  }
+}

@@ -1,0 +1,105 @@
+import { loadConfiguration } from '../../config/load-configuration';
+import { AlertMeasurements, AlertRule, judgeAlerts } from './alert-rules';
+
+const QUIET: AlertMeasurements = {
+  sends: 0,
+  failures: 0,
+  responseTimeP95Ms: null,
+  rateLimitViolations: 0,
+  dailyCost: 0,
+  webhookFailures: 0,
+};
+
+function verdict(
+  rule: AlertRule,
+  measured: Partial<AlertMeasurements>,
+  environment: Record<string, string> = {},
+) {
+  const { alerts } = loadConfiguration(environment);
+  const found = judgeAlerts({ ...QUIET, ...measured }, alerts, 'USD').find(
+    (candidate) => candidate.rule === rule,
+  );
+  return found!;
+}
+
+describe('judgeAlerts', () => {
+  it('judges every rule, and nothing fires when all is quiet', () => {
+    const { alerts } = loadConfiguration({});
+    const verdicts = judgeAlerts(QUIET, alerts, 'USD');
+    expect(verdicts.map((item) => item.rule)).toEqual([
+      'failure_rate',
+      'response_time',
+      'rate_limit_violations',
+      'daily_cost',
+      'webhook_failures',
+    ]);
+    expect(verdicts.filter((item) => item.firing)).toEqual([]);
+  });
+
+  describe('failure rate (above 5% of at least 20 sends)', () => {
+    it.each([
+      [20, 1, false, 0.05],
+      [20, 2, true, 0.1],
+      [100, 5, false, 0.05],
+      [100, 6, true, 0.06],
+      [19, 19, false, 1],
+      [20, 20, true, 1],
+    ])('%i sends, %i failed: firing %s at %d', (sends, failures, firing, value) => {
+      expect(verdict('failure_rate', { sends, failures })).toMatchObject({
+        firing,
+        value,
+        threshold: 0.05,
+      });
+    });
+
+    it('follows ALERT_FAILURE_RATE and ALERT_MIN_SENDS', () => {
+      const environment = { ALERT_FAILURE_RATE: '0.2', ALERT_MIN_SENDS: '5' };
+      expect(verdict('failure_rate', { sends: 5, failures: 1 }, environment).firing).toBe(false);
+      expect(verdict('failure_rate', { sends: 5, failures: 2 }, environment).firing).toBe(true);
+    });
+
+    it('says what it saw', () => {
+      expect(verdict('failure_rate', { sends: 21, failures: 2 }).message).toBe(
+        'SMS failure rate 9.5% over the last hour (2 failed or undelivered of 21 sends) is above 5%',
+      );
+    });
+  });
+
+  describe('response time (p95 above 2 s)', () => {
+    it.each([
+      [null, false],
+      [2000, false],
+      [2000.4, false],
+      [2001, true],
+    ])('p95 %p ms: firing %s', (responseTimeP95Ms, firing) => {
+      expect(verdict('response_time', { responseTimeP95Ms }).firing).toBe(firing);
+    });
+  });
+
+  it.each([
+    ['rate_limit_violations', 'rateLimitViolations', 100],
+    ['webhook_failures', 'webhookFailures', 10],
+  ] as const)('%s fires above %s = %i, not at it', (rule, field, threshold) => {
+    expect(verdict(rule, { [field]: threshold })).toMatchObject({ firing: false, threshold });
+    expect(verdict(rule, { [field]: threshold + 1 })).toMatchObject({
+      firing: true,
+      value: threshold + 1,
+    });
+  });
+
+  describe('daily cost', () => {
+    it('is off with ALERT_DAILY_COST=0, whatever the spend', () => {
+      expect(verdict('daily_cost', { dailyCost: 1_000_000 }).firing).toBe(false);
+    });
+
+    it('fires above ALERT_DAILY_COST, in the budget currency', () => {
+      const environment = { ALERT_DAILY_COST: '25' };
+      expect(verdict('daily_cost', { dailyCost: 25 }, environment).firing).toBe(false);
+      // Sums of numeric(…, 6) costs: anything past the sixth decimal is float noise.
+      expect(verdict('daily_cost', { dailyCost: 25.0000001 }, environment).firing).toBe(false);
+      const above = verdict('daily_cost', { dailyCost: 25.01 }, environment);
+      expect(above).toMatchObject({ firing: true, value: 25.01, threshold: 25 });
+      expect(above.message).toBe('SMS spend today (UTC) is 25.01 USD, above 25 USD');
+    });
+  });
+});

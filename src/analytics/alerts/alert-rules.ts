@@ -1,0 +1,90 @@
+import { AlertsConfig } from './alerts.config';
+
+/** The alert rules of SPEC.md §10; the names are also the `rule` label of ops/prometheus. */
+export const ALERT_RULES = [
+  'failure_rate',
+  'response_time',
+  'rate_limit_violations',
+  'daily_cost',
+  'webhook_failures',
+] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
+
+/** What the evaluator measured; windows end at the evaluation time. */
+export interface AlertMeasurements {
+  /** Send attempts of the last hour: `sent` plus `failed` events. */
+  sends: number;
+  /** `failed` plus `undelivered` events of the last hour. */
+  failures: number;
+  /** p95 response time of the requests that produced SMS events in the last hour. */
+  responseTimeP95Ms: number | null;
+  rateLimitViolations: number;
+  /** Spend since midnight UTC. */
+  dailyCost: number;
+  webhookFailures: number;
+}
+
+/** One rule's verdict: above its threshold (an alert opens or stays open) or not (it resolves). */
+export interface AlertVerdict {
+  rule: AlertRule;
+  firing: boolean;
+  value: number;
+  threshold: number;
+  message: string;
+}
+
+const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10}%`;
+
+/** Judges every rule; a rule that is off or lacks data is "not firing", which resolves it. */
+export function judgeAlerts(
+  measured: AlertMeasurements,
+  config: AlertsConfig,
+  currency: string,
+): AlertVerdict[] {
+  const failureRate = measured.sends === 0 ? 0 : measured.failures / measured.sends;
+  const p95 = Math.round(measured.responseTimeP95Ms ?? 0);
+  const dailyCost = Math.round(measured.dailyCost * 1_000_000) / 1_000_000;
+  return [
+    {
+      rule: 'failure_rate',
+      // A handful of sends says little about a rate; the count is the attempts, so an outage in
+      // which every send fails is still judged.
+      firing: measured.sends >= config.minSends && failureRate > config.failureRate,
+      value: Math.round(failureRate * 10_000) / 10_000,
+      threshold: config.failureRate,
+      message:
+        `SMS failure rate ${percent(failureRate)} over the last hour ` +
+        `(${measured.failures} failed or undelivered of ${measured.sends} sends) is above ${percent(config.failureRate)}`,
+    },
+    {
+      rule: 'response_time',
+      firing: p95 > config.responseTimeMs,
+      value: p95,
+      threshold: config.responseTimeMs,
+      message: `p95 response time of the SMS endpoints over the last hour is ${p95} ms, above ${config.responseTimeMs} ms`,
+    },
+    {
+      rule: 'rate_limit_violations',
+      firing: measured.rateLimitViolations > config.rateLimitViolationsPerHour,
+      value: measured.rateLimitViolations,
+      threshold: config.rateLimitViolationsPerHour,
+      message: `${measured.rateLimitViolations} requests refused by rate limits in the last hour, more than ${config.rateLimitViolationsPerHour}`,
+    },
+    {
+      rule: 'daily_cost',
+      firing: config.dailyCost !== undefined && dailyCost > config.dailyCost,
+      value: dailyCost,
+      threshold: config.dailyCost ?? 0,
+      message: `SMS spend today (UTC) is ${dailyCost} ${currency}, above ${config.dailyCost ?? 0} ${currency}`,
+    },
+    {
+      rule: 'webhook_failures',
+      firing: measured.webhookFailures > config.webhookFailuresPerHour,
+      value: measured.webhookFailures,
+      threshold: config.webhookFailuresPerHour,
+      message:
+        `${measured.webhookFailures} Twilio status callbacks refused or failed in the last hour, ` +
+        `more than ${config.webhookFailuresPerHour} (check TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL)`,
+    },
+  ];
+}

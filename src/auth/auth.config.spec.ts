@@ -1,0 +1,90 @@
+import { ConfigurationError } from '../config/configuration-error';
+import { loadConfiguration } from '../config/load-configuration';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  HASH_SECRET: '9f2c4e7a1b3d5f608192a3b4c5d6e7f80912a3b4c5d6e7f8091a2b3c4d5e6f70',
+  JWT_SECRET: '4d7e0a3b6c9f2e5a8b1d4c7f0a3e6b9d2c5f8a1e4b7d0c3f6a9e2b5d8c1f4a7e',
+  TWILIO_ACCOUNT_SID: 'AC3f6d2a9b8c7e5f4a1b0c9d8e7f6a5b4c',
+  TWILIO_AUTH_TOKEN: '5b2e8f1c4a7d0e3b6c9f2a5d8e1b4c7f',
+  TWILIO_VERIFY_SERVICE_SID: 'VA7c1e4b8d2f6a0c3e9b5d1f7a4c8e2b6d',
+  DATABASE_URL: 'postgres://sms:k8Jq2mXw9Rt4@db.internal:5432/sms',
+};
+
+function problemsOf(raw: Record<string, string>): string[] {
+  try {
+    loadConfiguration(raw);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('auth configuration', () => {
+  it('has short access tokens, long refresh tokens and a development key by default', () => {
+    const { auth } = loadConfiguration({});
+    expect(auth).toEqual({
+      jwt: {
+        secret: expect.stringMatching(/^development-only/),
+        secretConfigured: false,
+        issuer: 'sms-verification-service',
+        audience: 'sms-verification-api',
+        accessTtlSeconds: 900,
+        twoFactorTtlSeconds: 300,
+      },
+      refreshTtlSeconds: 2_592_000,
+      passwordAttempts: { limit: 10, windowMs: 3_600_000 },
+    });
+  });
+
+  it('reads every variable', () => {
+    const { auth } = loadConfiguration({
+      JWT_SECRET: 'a-jwt-secret-for-this-test-0123456789abcdef',
+      JWT_ACCESS_TTL_SECONDS: '300',
+      JWT_REFRESH_TTL_SECONDS: '86400',
+      JWT_TWO_FACTOR_TTL_SECONDS: '120',
+      AUTH_PASSWORD_ATTEMPTS_LIMIT: '5',
+      AUTH_PASSWORD_ATTEMPTS_WINDOW: '600000',
+    });
+    expect(auth.jwt).toMatchObject({
+      secret: 'a-jwt-secret-for-this-test-0123456789abcdef',
+      secretConfigured: true,
+      accessTtlSeconds: 300,
+      twoFactorTtlSeconds: 120,
+    });
+    expect(auth.refreshTtlSeconds).toBe(86_400);
+    expect(auth.passwordAttempts).toEqual({ limit: 5, windowMs: 600_000 });
+  });
+
+  it('refuses a short JWT_SECRET without printing it', () => {
+    const problems = problemsOf({ JWT_SECRET: 'short-jwt-7f3a' });
+    expect(problems).toEqual([expect.stringMatching(/^JWT_SECRET/)]);
+    expect(problems.join('\n')).not.toContain('7f3a');
+  });
+
+  it('refuses access tokens that outlive refresh tokens, and a key shared with HASH_SECRET', () => {
+    expect(problemsOf({ JWT_ACCESS_TTL_SECONDS: '7200', JWT_REFRESH_TTL_SECONDS: '3600' })).toEqual(
+      [expect.stringMatching(/^JWT_ACCESS_TTL_SECONDS/)],
+    );
+    const shared = 'one-secret-for-two-purposes-0123456789abcdef';
+    expect(problemsOf({ HASH_SECRET: shared, JWT_SECRET: shared })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: must differ from HASH_SECRET/),
+    ]);
+  });
+
+  it('requires a real JWT_SECRET in production', () => {
+    expect(problemsOf(PRODUCTION)).toEqual([]);
+    expect(problemsOf({ ...PRODUCTION, JWT_SECRET: '' })).toEqual([
+      'JWT_SECRET: required in production (32+ random characters)',
+    ]);
+    for (const placeholder of [
+      'change-me-to-a-third-64-random-hex-characters',
+      'development-only-jwt-secret-do-not-use-in-production',
+    ]) {
+      expect(problemsOf({ ...PRODUCTION, JWT_SECRET: placeholder })).toEqual([
+        'JWT_SECRET: still a placeholder value; generate a random secret',
+      ]);
+    }
+  });
+});

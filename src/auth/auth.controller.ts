@@ -1,0 +1,317 @@
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiExtraModels,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { AuthService } from './auth.service';
+import { Authenticated, CurrentUser } from './authenticated.decorator';
+import {
+  ChangePhoneDto,
+  LoginDto,
+  LoginSmsDto,
+  LoginTwoFactorDto,
+  RefreshTokenDto,
+  RegisterDto,
+  ResetPasswordSmsDto,
+  TwoFactorChangeDto,
+} from './dto/auth-requests.dto';
+import { TokensResponseDto, TwoFactorChallengeDto, UserDto } from './dto/auth-responses.dto';
+import { EXAMPLE_PASSWORD, EXAMPLE_PHONE } from './dto/phone-number.fields';
+import { Public } from './public.decorator';
+import { TokenSubject } from './tokens/access-token.service';
+
+const EXAMPLE_CODE = '123456';
+const EXAMPLE_VERIFICATION_TOKEN = 'vt_paste-the-verification_token-from-verify-code';
+
+/** Request examples for Swagger's "Try it out": one with the SMS code, one with its token. */
+function proofExamples(
+  rest: Record<string, unknown>,
+  purpose: string,
+): Record<string, { summary: string; value: Record<string, unknown> }> {
+  return {
+    code: {
+      summary: `With the ${purpose} code from the SMS`,
+      value: { ...rest, code: EXAMPLE_CODE },
+    },
+    verificationToken: {
+      summary: `With the verification_token from /sms/verify-code (purpose ${purpose})`,
+      value: { ...rest, verificationToken: EXAMPLE_VERIFICATION_TOKEN },
+    },
+  };
+}
+
+const INVALID_CODE =
+  'INVALID_CODE: the SMS proof is wrong, expired, already used, or for another phone or purpose';
+const TOO_MANY =
+  'Too many code checks or wrong passwords for this phone or from this IP, or too many ' +
+  'requests. `retryAfter` seconds and Retry-After.';
+const UNAVAILABLE = 'Limits cannot be checked right now (their store is down)';
+
+@ApiTags('auth')
+@ApiExtraModels(TokensResponseDto, TwoFactorChallengeDto)
+@ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body or phone number' })
+@ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: TOO_MANY })
+@ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto, description: UNAVAILABLE })
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('register')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Create an account',
+    description:
+      'First `POST /sms/send-verification` with purpose `registration`, then send the code ' +
+      '(or the verification_token of `/sms/verify-code`) here with a password. The phone is ' +
+      'verified by that proof. Answers a session.',
+  })
+  @ApiBody({
+    type: RegisterDto,
+    examples: proofExamples(
+      { phoneNumber: EXAMPLE_PHONE, password: EXAMPLE_PASSWORD },
+      'registration',
+    ),
+  })
+  @ApiOkResponse({ type: TokensResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'VALIDATION_FAILED, PHONE_*, PASSWORD_TOO_WEAK (details name the rule)',
+  })
+  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
+  register(@Body() body: RegisterDto, @Ip() clientIp: string): Promise<TokensResponseDto> {
+    return this.auth.register({ ...body, clientIp });
+  }
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Log in with phone and password',
+    description:
+      'Without two-factor login: a session. With it: `{ twoFactorRequired: true, ' +
+      'twoFactorToken }` and no tokens; send a `two_factor` code to the number ' +
+      '(`/sms/send-verification`) and complete with `POST /auth/login/2fa`.',
+  })
+  @ApiBody({
+    type: LoginDto,
+    examples: { password: { value: { phoneNumber: EXAMPLE_PHONE, password: EXAMPLE_PASSWORD } } },
+  })
+  @ApiOkResponse({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(TokensResponseDto) },
+        { $ref: getSchemaPath(TwoFactorChallengeDto) },
+      ],
+    },
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorEnvelopeDto,
+    description: 'INVALID_CREDENTIALS: wrong phone or password (the same answer for both)',
+  })
+  login(
+    @Body() body: LoginDto,
+    @Ip() clientIp: string,
+  ): Promise<TokensResponseDto | TwoFactorChallengeDto> {
+    return this.auth.login({ ...body, clientIp });
+  }
+
+  @Post('login/2fa')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Complete a two-factor login with an SMS code',
+    description: 'The twoFactorToken from `/auth/login` and a proof for purpose `two_factor`.',
+  })
+  @ApiBody({
+    type: LoginTwoFactorDto,
+    examples: proofExamples(
+      { twoFactorToken: 'paste-the-twoFactorToken-from-login' },
+      'two_factor',
+    ),
+  })
+  @ApiOkResponse({ type: TokensResponseDto })
+  @ApiUnauthorizedResponse({
+    type: ErrorEnvelopeDto,
+    description: `INVALID_TWO_FACTOR_TOKEN: expired or revoked challenge; ${INVALID_CODE}`,
+  })
+  completeTwoFactorLogin(
+    @Body() body: LoginTwoFactorDto,
+    @Ip() clientIp: string,
+  ): Promise<TokensResponseDto> {
+    return this.auth.completeTwoFactorLogin({ ...body, clientIp });
+  }
+
+  @Post('login-sms')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Log in with an SMS code',
+    description:
+      'First `POST /sms/send-verification` with purpose `login`, then send the code (or its ' +
+      'verification_token) here. Accounts with two-factor login must use `/auth/login`.',
+  })
+  @ApiBody({ type: LoginSmsDto, examples: proofExamples({ phoneNumber: EXAMPLE_PHONE }, 'login') })
+  @ApiOkResponse({ type: TokensResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
+  @ApiForbiddenResponse({
+    type: ErrorEnvelopeDto,
+    description: 'PASSWORD_LOGIN_REQUIRED: the account uses two-factor login',
+  })
+  loginWithSms(@Body() body: LoginSmsDto, @Ip() clientIp: string): Promise<TokensResponseDto> {
+    return this.auth.loginWithSms({ ...body, clientIp });
+  }
+
+  @Post('reset-password-sms')
+  @Public()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Set a new password with an SMS code',
+    description:
+      'First `POST /sms/send-verification` with purpose `password_reset`. Every session of ' +
+      'the account ends (refresh and access tokens) and the number is told by SMS. Log in again.',
+  })
+  @ApiBody({
+    type: ResetPasswordSmsDto,
+    examples: proofExamples(
+      { phoneNumber: EXAMPLE_PHONE, newPassword: 'quiet-harbor-lamp-19' },
+      'password_reset',
+    ),
+  })
+  @ApiNoContentResponse({ description: 'Password changed; every session ended' })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'VALIDATION_FAILED, PHONE_*, PASSWORD_TOO_WEAK (details name the rule)',
+  })
+  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
+  resetPasswordWithSms(@Body() body: ResetPasswordSmsDto, @Ip() clientIp: string): Promise<void> {
+    return this.auth.resetPasswordWithSms({ ...body, clientIp });
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Trade a refresh token for a new pair',
+    description:
+      'Each refresh token works once. Presenting one that was already used ends its session ' +
+      '(every token descended from the same login): a sign it was stolen.',
+  })
+  @ApiOkResponse({ type: TokensResponseDto })
+  @ApiUnauthorizedResponse({
+    type: ErrorEnvelopeDto,
+    description: 'INVALID_REFRESH_TOKEN: unknown, used, expired or revoked',
+  })
+  refresh(@Body() body: RefreshTokenDto): Promise<TokensResponseDto> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @Public()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'End the session of a refresh token',
+    description: 'Revokes the refresh token and its family. Always 204.',
+  })
+  @ApiNoContentResponse({ description: 'Session ended (or there was none)' })
+  logout(@Body() body: RefreshTokenDto): Promise<void> {
+    return this.auth.logout(body.refreshToken);
+  }
+
+  @Get('me')
+  @Authenticated()
+  @ApiOperation({ summary: 'The account of the access token' })
+  @ApiOkResponse({ type: UserDto })
+  me(@CurrentUser() user: TokenSubject): Promise<UserDto> {
+    return this.auth.me(user);
+  }
+
+  @Post('2fa/enable')
+  @Authenticated()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Turn on two-factor login by SMS',
+    description:
+      'Needs a fresh proof for purpose `two_factor` sent to the account number. From then on ' +
+      '`/auth/login` asks for an SMS code after the password.',
+  })
+  @ApiBody({ type: TwoFactorChangeDto, examples: proofExamples({}, 'two_factor') })
+  @ApiOkResponse({ type: UserDto })
+  @ApiForbiddenResponse({ type: ErrorEnvelopeDto, description: 'PHONE_NOT_VERIFIED' })
+  enableTwoFactor(
+    @CurrentUser() user: TokenSubject,
+    @Body() body: TwoFactorChangeDto,
+    @Ip() clientIp: string,
+  ): Promise<UserDto> {
+    return this.auth.setTwoFactor(user, true, { ...body, clientIp });
+  }
+
+  @Post('2fa/disable')
+  @Authenticated()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Turn off two-factor login',
+    description: 'Needs a fresh proof for purpose `two_factor` sent to the account number.',
+  })
+  @ApiBody({ type: TwoFactorChangeDto, examples: proofExamples({}, 'two_factor') })
+  @ApiOkResponse({ type: UserDto })
+  disableTwoFactor(
+    @CurrentUser() user: TokenSubject,
+    @Body() body: TwoFactorChangeDto,
+    @Ip() clientIp: string,
+  ): Promise<UserDto> {
+    return this.auth.setTwoFactor(user, false, { ...body, clientIp });
+  }
+
+  @Post('change-phone')
+  @Authenticated()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Move the account to a new phone number',
+    description:
+      'Send a `registration` code to the new number, then post it here (`code` or ' +
+      '`verificationToken`) with the current password, or with a `two_factor` proof for the ' +
+      'current number (`currentCode` or `currentVerificationToken`). Every other session ends, ' +
+      'the old number is told by SMS, and a new session is returned.',
+  })
+  @ApiBody({
+    type: ChangePhoneDto,
+    examples: {
+      password: {
+        summary: 'New number code + current password',
+        value: {
+          newPhoneNumber: '+251911234568',
+          code: EXAMPLE_CODE,
+          currentPassword: EXAMPLE_PASSWORD,
+        },
+      },
+      twoFactor: {
+        summary: 'New number code + two_factor code sent to the current number',
+        value: { newPhoneNumber: '+251911234568', code: EXAMPLE_CODE, currentCode: '654321' },
+      },
+    },
+  })
+  @ApiOkResponse({ type: TokensResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'VALIDATION_FAILED, PHONE_*, SAME_PHONE_NUMBER, PHONE_CHANGE_FAILED',
+  })
+  changePhone(
+    @CurrentUser() user: TokenSubject,
+    @Body() body: ChangePhoneDto,
+    @Ip() clientIp: string,
+  ): Promise<TokensResponseDto> {
+    return this.auth.changePhone(user, { ...body, clientIp });
+  }
+}

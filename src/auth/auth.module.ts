@@ -1,0 +1,44 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { DeliveryFilters } from '../sms/delivery-filters';
+import { SmsModule } from '../sms/sms.module';
+import { accountDeliveryFilter } from './account-delivery-filter';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { JwtAuthGuard } from './jwt-auth.guard';
+import { PasswordHasher } from './password/password-hasher';
+import { PasswordPolicy, loadCommonPasswords } from './password/password-policy';
+import { AccessTokenService } from './tokens/access-token.service';
+import { RefreshTokenService } from './tokens/refresh-token.service';
+import { UserRepository } from './user.repository';
+
+/**
+ * Accounts, sessions and the auth flows on SMS verification. Also the global JwtAuthGuard: every
+ * route of the service needs an access token unless it is @Public().
+ */
+@Module({
+  // Every option is passed per call by AccessTokenService (secret, HS256, issuer, audience).
+  imports: [SmsModule, RateLimitModule, JwtModule.register({})],
+  controllers: [AuthController],
+  providers: [
+    AuthService,
+    UserRepository,
+    AccessTokenService,
+    RefreshTokenService,
+    PasswordHasher,
+    { provide: PasswordPolicy, useFactory: () => new PasswordPolicy(loadCommonPasswords()) },
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
+})
+export class AuthModule implements OnModuleInit {
+  constructor(
+    private readonly filters: DeliveryFilters,
+    private readonly users: UserRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.filters.register('account', accountDeliveryFilter(this.users));
+  }
+}

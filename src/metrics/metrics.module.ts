@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AnalyticsModule } from '../analytics/analytics.module';
+import { MetricsConfig } from './metrics.config';
+import { MetricsController } from './metrics.controller';
+import { MetricsServer } from './metrics-server';
+import { MetricsService } from './metrics.service';
+
+@Module({})
+export class MetricsModule {
+  /**
+   * /metrics is a route of the main port only when it is served there (METRICS_ENABLED and no
+   * METRICS_PORT); otherwise the main port answers 404 for it like for any unknown path.
+   */
+  static register(config: MetricsConfig): DynamicModule {
+    const onMainPort = config.enabled && config.port === undefined;
+    return {
+      module: MetricsModule,
+      imports: [AnalyticsModule],
+      controllers: onMainPort ? [MetricsController] : [],
+      providers: [MetricsService, MetricsServer],
+      exports: [MetricsService],
+    };
+  }
+}

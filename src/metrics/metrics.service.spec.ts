@@ -1,0 +1,108 @@
+import { ConfigService } from '@nestjs/config';
+import { HttpAdapterHost } from '@nestjs/core';
+import { EventRecorder } from '../analytics/events/event-recorder';
+import { WebhookStats } from '../analytics/webhooks/webhook-stats';
+import { Clock } from '../common/clock';
+import { SmsEvents } from '../common/events/sms-events';
+import { Configuration } from '../config/configuration';
+import { loadConfiguration } from '../config/load-configuration';
+import { MetricsService } from './metrics.service';
+
+class FixedClock extends Clock {
+  now(): Date {
+    return new Date('2026-11-24T10:00:00Z');
+  }
+}
+
+function metricsWith(environment: Record<string, string> = {}) {
+  const configuration = loadConfiguration(environment);
+  const config = { get: (key: keyof Configuration) => configuration[key] };
+  const events = new SmsEvents();
+  const recorder = { droppedEvents: 0 };
+  const webhooks = new WebhookStats(new FixedClock());
+  const metrics = new MetricsService(
+    events,
+    { httpAdapter: undefined } as unknown as HttpAdapterHost,
+    recorder as EventRecorder,
+    webhooks,
+    config as unknown as ConfigService<Configuration, true>,
+  );
+  metrics.onModuleInit();
+  return { metrics, events, recorder, webhooks };
+}
+
+const at = new Date('2026-11-24T10:00:00Z');
+
+describe('MetricsService', () => {
+  it('counts SMS events with bounded labels only', async () => {
+    const { metrics, events } = metricsWith({ SUPPORTED_COUNTRIES: 'ET,US' });
+    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
+    events.publish({
+      status: 'failed',
+      occurredAt: at,
+      purpose: 'bogus' as never,
+      country: 'ZZ',
+      phoneHash: 'a'.repeat(64),
+      providerSid: 'SM0123456789abcdef0123456789abcdef',
+    });
+    events.publish({ status: 'rate_limited', occurredAt: at, layer: 'Not A Layer +251911' });
+    const text = await metrics.render();
+    expect(text).toContain('sms_events_total{status="sent",purpose="login",country="ET"} 1');
+    expect(text).toContain('sms_events_total{status="failed",purpose="other",country="other"} 1');
+    expect(text).toContain(
+      'sms_events_total{status="rate_limited",purpose="none",country="none"} 1',
+    );
+    expect(text).toContain('sms_rate_limit_rejections_total{layer="other"} 1');
+    expect(text).not.toContain('aaaaaaaa');
+    expect(text).not.toContain('SM0123');
+    expect(text).not.toContain('251911');
+  });
+
+  it('turns provider latency into seconds and adds up spend per currency', async () => {
+    const { metrics, events } = metricsWith();
+    const sent = {
+      status: 'sent' as const,
+      occurredAt: at,
+      channel: 'twilio-verify',
+      cost: 0.05,
+      currency: 'USD',
+      providerLatencyMs: 300,
+    };
+    events.publish(sent);
+    events.publish({ ...sent, providerLatencyMs: 1500 });
+    const text = await metrics.render();
+    expect(text).toContain(
+      'sms_provider_request_duration_seconds_bucket{le="0.5",provider="twilio-verify",outcome="success"} 1',
+    );
+    expect(text).toContain(
+      'sms_provider_request_duration_seconds_sum{provider="twilio-verify",outcome="success"} 1.8',
+    );
+    expect(text).toContain('sms_spend_total{currency="USD"} 0.1');
+  });
+
+  it('reports webhook failures and dropped analytics events as counters at scrape time', async () => {
+    const { metrics, recorder, webhooks } = metricsWith();
+    webhooks.failed('signature');
+    webhooks.failed('signature');
+    recorder.droppedEvents = 5;
+    let text = await metrics.render();
+    expect(text).toContain('sms_webhook_failures_total{kind="signature"} 2');
+    expect(text).toContain('sms_webhook_failures_total{kind="processing"} 0');
+    expect(text).toContain('sms_analytics_events_dropped_total 5');
+
+    webhooks.failed('processing');
+    recorder.droppedEvents = 7;
+    text = await metrics.render();
+    expect(text).toContain('sms_webhook_failures_total{kind="signature"} 2');
+    expect(text).toContain('sms_webhook_failures_total{kind="processing"} 1');
+    expect(text).toContain('sms_analytics_events_dropped_total 7');
+  });
+
+  it('collects nothing with METRICS_ENABLED=false', async () => {
+    const { metrics, events } = metricsWith({ METRICS_ENABLED: 'false' });
+    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
+    const text = await metrics.render();
+    expect(text).not.toContain('sms_events_total{');
+    expect(text).not.toContain('nodejs_');
+  });
+});

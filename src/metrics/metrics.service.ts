@@ -1,0 +1,186 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AlertRule } from '../analytics/alerts/alert-rules';
+import { EventRecorder } from '../analytics/events/event-recorder';
+import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
+import { SMS_EVENT_STATUSES, SmsEvent, SmsEvents } from '../common/events/sms-events';
+import { Configuration } from '../config/configuration';
+import { PURPOSES } from '../sms/purpose';
+import { DELIVERY_CHANNELS } from '../sms/verification.entity';
+import { OpenLabel, httpMethod, httpRoute, oneOf } from './metric-labels';
+import { MetricsConfig } from './metrics.config';
+
+const STATUSES = new Set<string>(SMS_EVENT_STATUSES);
+const PURPOSE_VALUES = new Set<string>(PURPOSES);
+const PROVIDERS = new Set<string>(DELIVERY_CHANNELS);
+const WEBHOOK_FAILURE_KINDS: WebhookFailureKind[] = ['signature', 'processing'];
+
+/** Seconds; 2 s is a bucket bound so the SPEC's response-time threshold is measured exactly. */
+const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+const PROVIDER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (not prom-client's global one, so
+ * two apps in one process, as in the tests, never share or clash). SMS facts come from the
+ * SmsEvents bus, HTTP timings from a Fastify onResponse hook, and the rest is read at scrape time.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  private readonly logger = new Logger('Metrics');
+  readonly registry = new Registry();
+  private readonly config: MetricsConfig;
+  private readonly countries: Set<string>;
+  private readonly layers = new OpenLabel(/^[a-z][a-z0-9_-]{0,31}$/, 32);
+  private readonly currencies = new OpenLabel(/^[A-Z]{3}$/, 8);
+
+  private readonly smsEvents: Counter<'status' | 'purpose' | 'country'>;
+  private readonly rateLimitRejections: Counter<'layer'>;
+  private readonly providerDuration: Histogram<'provider' | 'outcome'>;
+  private readonly spend: Counter<'currency'>;
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(
+    private readonly events: SmsEvents,
+    private readonly adapterHost: HttpAdapterHost,
+    recorder: EventRecorder,
+    webhooks: WebhookStats,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.config = config.get('metrics', { infer: true });
+    this.countries = new Set(config.get('phone', { infer: true }).supportedCountries);
+    const registers = [this.registry];
+
+    this.smsEvents = new Counter({
+      name: 'sms_events_total',
+      help: 'SMS facts by status (sent, delivered, undelivered, failed, verified, expired, rate_limited, suppressed, held), purpose and destination country',
+      labelNames: ['status', 'purpose', 'country'],
+      registers,
+    });
+    this.rateLimitRejections = new Counter({
+      name: 'sms_rate_limit_rejections_total',
+      help: 'Send and verify requests refused by a rate limit, by the layer that refused',
+      labelNames: ['layer'],
+      registers,
+    });
+    this.providerDuration = new Histogram({
+      name: 'sms_provider_request_duration_seconds',
+      help: 'Duration of the SMS provider (Twilio) call of each send, by provider and outcome',
+      labelNames: ['provider', 'outcome'],
+      buckets: PROVIDER_BUCKETS,
+      registers,
+    });
+    this.spend = new Counter({
+      name: 'sms_spend_total',
+      help: 'Estimated cost of the SMS sent, by currency',
+      labelNames: ['currency'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP response time by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+
+    // Totals kept elsewhere are carried over at scrape time as increments, so they stay counters.
+    const webhookReported: Record<WebhookFailureKind, number> = { signature: 0, processing: 0 };
+    new Counter({
+      name: 'sms_webhook_failures_total',
+      help: 'Twilio status callbacks refused (signature) or that failed (processing)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const kind of WEBHOOK_FAILURE_KINDS) {
+          const increase = webhooks.totals[kind] - webhookReported[kind];
+          this.inc({ kind }, Math.max(increase, 0));
+          webhookReported[kind] += Math.max(increase, 0);
+        }
+      },
+    });
+    let droppedReported = 0;
+    new Counter({
+      name: 'sms_analytics_events_dropped_total',
+      help: 'Analytics events dropped because the buffer was full while the database was unreachable',
+      registers,
+      collect() {
+        const increase = Math.max(recorder.droppedEvents - droppedReported, 0);
+        this.inc(increase);
+        droppedReported += increase;
+      },
+    });
+
+    const alerts = config.get('alerts', { infer: true });
+    const thresholds: Record<AlertRule, number> = {
+      failure_rate: alerts.failureRate,
+      response_time: alerts.responseTimeMs / 1000,
+      rate_limit_violations: alerts.rateLimitViolationsPerHour,
+      daily_cost: alerts.dailyCost ?? 0,
+      webhook_failures: alerts.webhookFailuresPerHour,
+    };
+    const threshold = new Gauge({
+      name: 'sms_alert_threshold',
+      help: 'The ALERT_* thresholds this instance runs with (response_time in seconds; daily_cost 0: off)',
+      labelNames: ['rule'],
+      registers,
+    });
+    for (const [rule, value] of Object.entries(thresholds)) threshold.set({ rule }, value);
+  }
+
+  onModuleInit(): void {
+    if (!this.config.enabled) return;
+    collectDefaultMetrics({ register: this.registry });
+    this.events.subscribe((event) => this.count(event));
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (!fastify) return;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      try {
+        this.httpDuration.observe(
+          {
+            method: httpMethod(request.method),
+            route: httpRoute(request.routeOptions.url),
+            status_code: String(reply.statusCode),
+          },
+          reply.elapsedTime / 1000,
+        );
+      } catch (error) {
+        this.logger.warn({ err: error }, 'could not record an HTTP timing');
+      }
+      done();
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private count(event: SmsEvent): void {
+    this.smsEvents.inc({
+      status: oneOf(STATUSES, event.status),
+      purpose: oneOf(PURPOSE_VALUES, event.purpose),
+      country: oneOf(this.countries, event.country),
+    });
+    if (event.status === 'rate_limited') {
+      this.rateLimitRejections.inc({ layer: this.layers.of(event.layer) });
+    }
+    if (event.providerLatencyMs !== undefined && event.providerLatencyMs >= 0) {
+      this.providerDuration.observe(
+        {
+          provider: oneOf(PROVIDERS, event.channel),
+          outcome: event.status === 'sent' ? 'success' : 'error',
+        },
+        event.providerLatencyMs / 1000,
+      );
+    }
+    if (event.status === 'sent' && event.cost !== undefined && event.cost > 0) {
+      this.spend.inc({ currency: this.currencies.of(event.currency) }, event.cost);
+    }
+  }
+}
