@@ -38,6 +38,8 @@ COPY package.json ./
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY --from=builder /app/dist ./dist
 COPY i18n ./i18n
+# The common-password list the password policy refuses, read at boot.
+COPY src/auth/password/common-passwords.txt ./src/auth/password/common-passwords.txt
 COPY src/dashboard/public ./src/dashboard/public
 # The node image's unprivileged user (uid 1000).
 USER node

@@ -34,7 +34,7 @@ describe('auth configuration', () => {
         twoFactorTtlSeconds: 300,
       },
       refreshTtlSeconds: 2_592_000,
-      passwordAttempts: { limit: 10, windowMs: 3_600_000 },
+      passwordAttempts: { limit: 10, ipLimit: 100, windowMs: 3_600_000 },
     });
   });
 
@@ -54,7 +54,7 @@ describe('auth configuration', () => {
       twoFactorTtlSeconds: 120,
     });
     expect(auth.refreshTtlSeconds).toBe(86_400);
-    expect(auth.passwordAttempts).toEqual({ limit: 5, windowMs: 600_000 });
+    expect(auth.passwordAttempts).toEqual({ limit: 5, ipLimit: 100, windowMs: 600_000 });
   });
 
   it('refuses a short JWT_SECRET without printing it', () => {

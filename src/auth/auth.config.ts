@@ -1,4 +1,5 @@
 import { Environment } from '../config/environment';
+import type { PasswordLimits } from '../rate-limit/policies';
 
 export interface JwtConfig {
   /** HS256 key of access and two-factor tokens. */
@@ -14,8 +15,8 @@ export interface JwtConfig {
 export interface AuthConfig {
   jwt: JwtConfig;
   refreshTtlSeconds: number;
-  /** Wrong passwords allowed per phone and per client IP per window. */
-  passwordAttempts: { limit: number; windowMs: number };
+  /** Password attempts allowed per phone and per client IP per window. */
+  passwordAttempts: PasswordLimits;
 }
 
 const DEVELOPMENT_JWT_SECRET = 'development-only-jwt-secret-do-not-use-in-production';
@@ -46,6 +47,7 @@ export function authConfigFromEnvironment(
     refreshTtlSeconds: environment.JWT_REFRESH_TTL_SECONDS,
     passwordAttempts: {
       limit: environment.AUTH_PASSWORD_ATTEMPTS_LIMIT,
+      ipLimit: environment.AUTH_PASSWORD_IP_ATTEMPTS_LIMIT,
       windowMs: environment.AUTH_PASSWORD_ATTEMPTS_WINDOW,
     },
   };

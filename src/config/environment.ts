@@ -148,6 +148,11 @@ export class Environment {
   @Min(1000)
   AUTH_PASSWORD_ATTEMPTS_WINDOW = 3_600_000;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  AUTH_PASSWORD_IP_ATTEMPTS_LIMIT = 100;
+
   // --- database ----------------------------------------------------------------------------
   @Transform(toTrimmed)
   @IsOptional()

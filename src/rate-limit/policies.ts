@@ -126,7 +126,10 @@ export interface PasswordSubject {
 
 /** Wrong-password budget; the auth module owns the numbers (AUTH_PASSWORD_ATTEMPTS_*). */
 export interface PasswordLimits {
+  /** Per phone. */
   limit: number;
+  /** Per client IP: higher, since one address can front many users (carrier-grade NAT). */
+  ipLimit: number;
   windowMs: number;
 }
 
@@ -140,7 +143,7 @@ export function passwordRules(subject: PasswordSubject, limits: PasswordLimits):
       type: 'window',
       layer: 'password-ip',
       key: `password:ip:${short(subject.ipHash)}`,
-      limit: limits.limit,
+      limit: limits.ipLimit,
       windowMs: limits.windowMs,
     },
     {

@@ -149,13 +149,16 @@ export class VerificationService {
           purpose: input.purpose,
         });
     target.suppressedBy = refusal;
-    if (!isTestNumber && !refusal) {
+    // Holds and the budget answer the same for suppressed sends as for real ones: a 503 only
+    // for numbers with an account would tell which numbers have one.
+    if (!isTestNumber) {
       await this.pumping.assertAllowed({
         country: phone.country,
         prefixHash: target.prefixHash,
         prefixLabel: `${prefix}····`,
       });
     }
+    if (refusal) await this.budget.assertAvailable(phone.country, 1);
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
     const reservation =
       isTestNumber || refusal ? undefined : await this.budget.reserve(phone.country, 1);

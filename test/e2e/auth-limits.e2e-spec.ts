@@ -23,6 +23,7 @@ function nextIp(): string {
 const PASSWORD = 'lantern-mosaic-47';
 const WRONG = 'not-the-password-9';
 const LIMIT = 3;
+const IP_LIMIT = 5;
 const WINDOW_MS = 600_000;
 
 describe('Password and code attempt limits on the auth endpoints', () => {
@@ -42,6 +43,7 @@ describe('Password and code attempt limits on the auth endpoints', () => {
         ...RELAXED_LIMITS,
         ...authTestEnvironment(fake),
         AUTH_PASSWORD_ATTEMPTS_LIMIT: String(LIMIT),
+        AUTH_PASSWORD_IP_ATTEMPTS_LIMIT: String(IP_LIMIT),
         AUTH_PASSWORD_ATTEMPTS_WINDOW: String(WINDOW_MS),
         TRUST_PROXY: '1',
       },
@@ -109,12 +111,12 @@ describe('Password and code attempt limits on the auth endpoints', () => {
 
   it('limits password attempts from one client address across phones', async () => {
     const ip = nextIp();
-    const phones = Array.from({ length: LIMIT + 1 }, () => nextPhone());
-    for (const phoneNumber of phones.slice(0, LIMIT)) {
+    const phones = Array.from({ length: IP_LIMIT + 1 }, () => nextPhone());
+    for (const phoneNumber of phones.slice(0, IP_LIMIT)) {
       await login(phoneNumber, WRONG, ip).expect(401);
     }
-    await login(phones[LIMIT], WRONG, ip).expect(429);
-    await login(phones[LIMIT], WRONG, nextIp()).expect(401);
+    await login(phones[IP_LIMIT], WRONG, ip).expect(429);
+    await login(phones[IP_LIMIT], WRONG, nextIp()).expect(401);
   });
 
   it('counts current-password attempts at change-phone too', async () => {

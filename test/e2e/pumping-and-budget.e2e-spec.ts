@@ -1,3 +1,4 @@
+import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { TestApp, startTestApp } from '../support/test-app';
@@ -282,5 +283,50 @@ describe('Daily SMS budget', () => {
     expect(
       service.logs.some((line) => String(line.msg).startsWith('Daily SMS budget reached')),
     ).toBe(true);
+  });
+});
+
+describe('Holds and the budget do not reveal which numbers have an account', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    // The account filter stays on: login codes go only to numbers with an account.
+    service = await startTestApp({
+      env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.1', SMS_PRICES: 'ET:0.05' },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('answers 503 for numbers with and without an account once the budget is spent', async () => {
+    const withAccount = [spreadNumber(0), spreadNumber(1), spreadNumber(2)];
+    for (const phoneNumber of withAccount) await createUser(service, { phoneNumber });
+    for (const phoneNumber of withAccount.slice(0, 2)) {
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber, purpose: 'login' })
+        .expect(200);
+    }
+    expect(fake.messages).toHaveLength(2);
+    const known = await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: withAccount[2], purpose: 'login' })
+      .expect(503);
+    const unknown = await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber: spreadNumber(3), purpose: 'login' })
+      .expect(503);
+    expect(unknown.body).toEqual(known.body);
+    expect(unknown.headers['retry-after']).toBe(known.headers['retry-after']);
   });
 });

@@ -64,6 +64,24 @@ export class SpendBudgetService {
     );
     if (reserved.length === 1) return { day, amount };
 
+    throw this.exhausted(day, now, country);
+  }
+
+  /** Whether a send of this price would fit today, reserving nothing (for suppressed sends). */
+  async assertAvailable(country: string, segments = 1): Promise<void> {
+    if (this.config.dailyBudget <= 0) return;
+    const now = this.clock.now();
+    const day = now.toISOString().slice(0, 10);
+    const [spent] = await this.sql.rows<{ amount: string }>(
+      `SELECT amount FROM sms_daily_spend WHERE day = $1`,
+      [day],
+    );
+    if (Number(spent?.amount ?? 0) + this.priceOf(country, segments) > this.config.dailyBudget) {
+      throw this.exhausted(day, now, country);
+    }
+  }
+
+  private exhausted(day: string, now: Date, country: string): SmsBudgetExhaustedError {
     if (this.exhaustedDay !== day) {
       this.exhaustedDay = day;
       this.logger.error(
@@ -82,7 +100,7 @@ export class SpendBudgetService {
       errorCode: 'SMS_BUDGET_EXHAUSTED',
     });
     const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-    throw new SmsBudgetExhaustedError(Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)));
+    return new SmsBudgetExhaustedError(Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)));
   }
 
   async release(reservation: SpendReservation | undefined): Promise<void> {

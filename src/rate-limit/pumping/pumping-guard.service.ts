@@ -137,7 +137,7 @@ export class PumpingGuardService {
     const [row] = await this.sql.rows<{ sends: string; verified: string }>(
       `SELECT count(*) AS sends, count(verified_at) AS verified
          FROM sms_verifications
-        WHERE ${column} = $1 AND channel <> 'test-number'
+        WHERE ${column} = $1 AND channel NOT IN ('test-number', 'suppressed')
           AND created_at > GREATEST($2::timestamptz, COALESCE(
             (SELECT max(lifted_at) FROM sms_holds WHERE scope = $3 AND scope_key = $1), $2::timestamptz))`,
       [key, since, scope],
