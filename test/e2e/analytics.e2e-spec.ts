@@ -336,3 +336,48 @@ describe('Analytics in a database of their own (ANALYTICS_DB_URL)', () => {
     expect(summary.body.counts.sent).toBe(1);
   });
 });
+
+describe('Carrier from Twilio Lookup (TWILIO_LOOKUP_ENABLED=true)', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: env(fake, { TWILIO_LOOKUP_ENABLED: 'true' }),
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('records the carrier on sent events and looks each number up once', async () => {
+    const phoneNumber = '+251912900003';
+    fake.setLineType(phoneNumber, { carrier_name: 'Ethio Telecom', type: 'mobile' });
+    await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber, purpose: 'login' })
+      .expect(200);
+    await service
+      .http()
+      .post('/sms/send-verification')
+      .send({ phoneNumber, purpose: 'login' })
+      .expect(200);
+    await service.app.get(EventRecorder).flush();
+    const rows = await service.app
+      .get(DataSource)
+      .query(`SELECT carrier FROM sms_events WHERE status = 'sent'`);
+    expect(rows.map((row: { carrier: string }) => row.carrier)).toEqual([
+      'Ethio Telecom',
+      'Ethio Telecom',
+    ]);
+    const lookups = fake.requests.filter((request) => request.path.startsWith('/v2/PhoneNumbers/'));
+    expect(lookups).toHaveLength(1);
+  });
+});

@@ -339,3 +339,33 @@ describe('QA test numbers', () => {
     expect(JSON.stringify(announcement)).not.toContain('911000001');
   });
 });
+
+describe('Swagger documentation of the SMS endpoints', () => {
+  let service: TestApp;
+
+  beforeAll(async () => {
+    service = await startTestApp({ skipAccountFilter: true });
+  });
+  afterAll(() => service.close());
+
+  it.each([
+    ['/sms/send-verification', ['200', '400', '429', '503']],
+    ['/sms/verify-code', ['200', '400', '404', '429', '503']],
+  ])('documents %s with an example body and every error response', async (path, statuses) => {
+    const document = (await service.http().get('/docs-json').expect(200)).body;
+    const operation = document.paths[path].post;
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(statuses));
+    const schemaName = operation.requestBody.content['application/json'].schema.$ref
+      .split('/')
+      .pop();
+    const schema = document.components.schemas[schemaName];
+    expect(schema.properties.phoneNumber.example).toBe('+251911234567');
+    expect(schema.properties.purpose.enum).toEqual([
+      'registration',
+      'login',
+      'password_reset',
+      'two_factor',
+    ]);
+    expect(schema.properties.twilioConfig).toBeUndefined();
+  });
+});

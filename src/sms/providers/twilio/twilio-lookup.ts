@@ -16,9 +16,8 @@ export class TwilioLookup {
       const result = await this.client.lookups.v2
         .phoneNumbers(e164)
         .fetch({ fields: 'line_type_intelligence' });
-      const intelligence = result.lineTypeIntelligence as
-        { carrier_name?: string | null; type?: string | null } | null | undefined;
-      return { carrier: intelligence?.carrier_name ?? null, type: intelligence?.type ?? null };
+      const intelligence = result.lineTypeIntelligence;
+      return { carrier: intelligence?.carrierName ?? null, type: intelligence?.type ?? null };
     } catch (error) {
       throw toProductError(error);
     }
