@@ -5,27 +5,21 @@ import { EventRecorder } from '../../src/analytics/events/event-recorder';
 import { Hasher } from '../../src/common/hasher';
 import { FakeTwilioServer, StatusCallbackRequest } from '../fakes/fake-twilio-server';
 import { createEmptyDatabase, dropTestDatabase } from '../support/databases';
-import { RELAXED_LIMITS } from '../support/relaxed-limits';
-import { TestApp, startTestApp } from '../support/test-app';
+import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { TEST_TWILIO } from '../support/twilio-test-credentials';
+import { TestApp, startTestApp } from '../support/test-app';
 
 const ADMIN_API_KEY = 'analytics-operator-key-0123456789abcdef';
 const PUBLIC_BASE_URL = 'https://sms.example.com';
 
 function env(fake: FakeTwilioServer, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...RELAXED_LIMITS,
-    SMS_PROVIDER: 'twilio-messaging',
-    TWILIO_ACCOUNT_SID: TEST_TWILIO.accountSid,
-    TWILIO_AUTH_TOKEN: TEST_TWILIO.authToken,
-    TWILIO_FROM: 'Brand',
-    TWILIO_API_BASE_URL: fake.url,
+  return messagingEnv(fake, {
     PUBLIC_BASE_URL,
     ADMIN_API_KEY,
     TWILIO_PRICE_FETCH_DELAY_MS: '0',
     SMS_PRICES: 'ET:0.05',
     ...extra,
-  };
+  });
 }
 
 describe('Delivery tracking and analytics', () => {
@@ -35,10 +29,7 @@ describe('Delivery tracking and analytics', () => {
   const operator = { Authorization: `Bearer ${ADMIN_API_KEY}` };
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: env(fake),
@@ -257,10 +248,7 @@ describe('Analytics switched off', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: env(fake, { ENABLE_SMS_ANALYTICS: 'false' }),
@@ -291,10 +279,7 @@ describe('Analytics in a database of their own (ANALYTICS_DB_URL)', () => {
   let analyticsDatabase: { name: string; url: string };
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     analyticsDatabase = await createEmptyDatabase();
     service = await startTestApp({
       skipAccountFilter: true,
@@ -342,10 +327,7 @@ describe('Carrier from Twilio Lookup (TWILIO_LOOKUP_ENABLED=true)', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: env(fake, { TWILIO_LOOKUP_ENABLED: 'true' }),

@@ -1,21 +1,9 @@
 import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
-import { RELAXED_LIMITS } from '../support/relaxed-limits';
+import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { TestApp, startTestApp } from '../support/test-app';
-import { TEST_TWILIO } from '../support/twilio-test-credentials';
 
 const ADMIN_API_KEY = 'operator-key-0123456789abcdefghijklmnop';
-
-function messagingEnv(fake: FakeTwilioServer): Record<string, string> {
-  return {
-    ...RELAXED_LIMITS,
-    SMS_PROVIDER: 'twilio-messaging',
-    TWILIO_ACCOUNT_SID: TEST_TWILIO.accountSid,
-    TWILIO_AUTH_TOKEN: TEST_TWILIO.authToken,
-    TWILIO_FROM: 'Brand',
-    TWILIO_API_BASE_URL: fake.url,
-  };
-}
 
 /** Ethiopian mobiles in different number ranges, so only the country statistics add up. */
 function spreadNumber(index: number): string {
@@ -83,10 +71,7 @@ describe('SMS pumping protection (conversion guard)', () => {
   const operator = { Authorization: `Bearer ${ADMIN_API_KEY}` };
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: {
@@ -158,10 +143,7 @@ describe('SMS pumping protection in shadow mode', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: {
@@ -202,10 +184,7 @@ describe('Verified codes keep a country open', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: { ...messagingEnv(fake), SMS_PUMPING_MIN_SENDS: '10' },
@@ -242,10 +221,7 @@ describe('Daily SMS budget', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     service = await startTestApp({
       skipAccountFilter: true,
       env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.15', SMS_PRICES: 'ET:0.05' },
@@ -291,10 +267,7 @@ describe('Holds and the budget do not reveal which numbers have an account', () 
   let service: TestApp;
 
   beforeAll(async () => {
-    fake = await FakeTwilioServer.start({
-      accountSid: TEST_TWILIO.accountSid,
-      authToken: TEST_TWILIO.authToken,
-    });
+    fake = await startFakeTwilio();
     // The account filter stays on: login codes go only to numbers with an account.
     service = await startTestApp({
       env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.1', SMS_PRICES: 'ET:0.05' },
