@@ -5,6 +5,7 @@ import { CreateUsersAndRefreshTokens1764072300000 } from './1764072300000-create
 import { CreateSmsSuppressions1764072400000 } from './1764072400000-create-sms-suppressions';
 import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-analytics';
 import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
+import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -18,6 +19,7 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsSuppressions1764072400000,
   CreateSmsAnalytics1764072410000,
   CreateSmsAlerts1764072500000,
+  AddRetentionIndexes1764072600000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */

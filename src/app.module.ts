@@ -13,6 +13,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OperatorModule } from './operator/operator.module';
 import { PhoneModule } from './phone/phone.module';
 import { RedisModule } from './redis/redis.module';
+import { RetentionModule } from './retention/retention.module';
 import { SmsModule } from './sms/sms.module';
 
 @Module({})
@@ -39,6 +40,7 @@ export class AppModule {
         MetricsModule.register(configuration.metrics),
         AuthModule,
         DashboardModule,
+        RetentionModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
     };

@@ -18,6 +18,8 @@ import { User } from './user.entity';
 @Index('uq_refresh_tokens_token_hash', ['tokenHash'], { unique: true })
 @Index('idx_refresh_tokens_family', ['familyId'])
 @Index('idx_refresh_tokens_user', ['userId'])
+@Index('idx_refresh_tokens_expires', ['expiresAt'])
+@Index('idx_refresh_tokens_revoked', ['revokedAt'], { where: `"revoked_at" IS NOT NULL` })
 export class RefreshToken {
   @PrimaryGeneratedColumn('uuid')
   id: string;

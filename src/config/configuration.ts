@@ -8,6 +8,7 @@ import type { MetricsConfig } from '../metrics/metrics.config';
 import type { PhoneConfig } from '../phone/phone.config';
 import type { BudgetConfig, PumpingConfig, RateLimitConfig } from '../rate-limit/rate-limit.config';
 import type { RedisConfig } from '../redis/redis.config';
+import type { RetentionConfig } from '../retention/retention.config';
 import type { SmsConfig, TwilioConfig } from '../sms/sms.config';
 
 /** The typed configuration, one section per module, read through ConfigService<Configuration, true>. */
@@ -26,4 +27,5 @@ export interface Configuration {
   alerts: AlertsConfig;
   metrics: MetricsConfig;
   auth: AuthConfig;
+  retention: RetentionConfig;
 }

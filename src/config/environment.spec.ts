@@ -112,7 +112,11 @@ describe('loadConfiguration', () => {
       });
       expect(configuration.sms.testNumbers.size).toBe(0);
       expect([...configuration.sms.countryLocales]).toEqual([['ET', 'am']]);
-      expect(configuration.twilio).toEqual({ timeoutMs: 5_000 });
+      expect(configuration.twilio).toEqual({
+        timeoutMs: 5_000,
+        maxSockets: 256,
+        circuit: { failures: 5, halfOpenAfterMs: 30_000 },
+      });
     });
 
     it('defaults to Ethiopia among ET, US, GB, CA and AU, without VoIP numbers', () => {

@@ -233,6 +233,24 @@ export class Environment {
   @Max(60_000)
   TWILIO_TIMEOUT_MS = 5_000;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TWILIO_MAX_SOCKETS = 256;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  TWILIO_CIRCUIT_FAILURES = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  TWILIO_CIRCUIT_HALF_OPEN_AFTER_MS = 30_000;
+
   // --- sms ---------------------------------------------------------------------------------
   @Transform(toLowerTrimmed)
   @IsIn(SMS_PROVIDERS)
@@ -572,4 +590,29 @@ export class Environment {
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   ALERT_WEBHOOK_URL?: string;
+
+  // --- data retention ----------------------------------------------------------------------
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(3_650)
+  SMS_VERIFICATION_RETENTION_DAYS = 30;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(3_650)
+  ANALYTICS_RETENTION_DAYS = 395;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60_000)
+  @Max(86_400_000)
+  RETENTION_INTERVAL_MS = 3_600_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RETENTION_BATCH_SIZE = 5_000;
 }

@@ -12,6 +12,7 @@ import {
   rateLimitConfigFromEnvironment,
 } from '../rate-limit/rate-limit.config';
 import { redisConfigFromEnvironment } from '../redis/redis.config';
+import { retentionConfigFromEnvironment } from '../retention/retention.config';
 import { securityConfigFromEnvironment } from '../common/security.config';
 import { phoneConfigFromEnvironment } from '../phone/phone.config';
 import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
@@ -80,6 +81,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     alerts: alertsConfigFromEnvironment(environment),
     metrics: metricsConfigFromEnvironment(environment, sectionProblems),
     auth: authConfigFromEnvironment(environment, sectionProblems),
+    retention: retentionConfigFromEnvironment(environment),
   };
   const crossChecks = [...sectionProblems, ...productionProblems(configuration)];
   if (crossChecks.length > 0) throw new ConfigurationError(crossChecks);

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AnalyticsModule } from '../analytics/analytics.module';
+import { SmsModule } from '../sms/sms.module';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics-server';
@@ -15,7 +16,7 @@ export class MetricsModule {
     const onMainPort = config.enabled && config.port === undefined;
     return {
       module: MetricsModule,
-      imports: [AnalyticsModule],
+      imports: [AnalyticsModule, SmsModule],
       controllers: onMainPort ? [MetricsController] : [],
       providers: [MetricsService, MetricsServer],
       exports: [MetricsService],

@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
+import { SmsProviders } from '../sms/providers/sms-providers';
 import { MetricsService } from './metrics.service';
 
 class FixedClock extends Clock {
@@ -26,6 +27,7 @@ function metricsWith(environment: Record<string, string> = {}) {
     recorder as EventRecorder,
     webhooks,
     config as unknown as ConfigService<Configuration, true>,
+    { circuitStates: () => [] } as unknown as SmsProviders,
   );
   metrics.onModuleInit();
   return { metrics, events, recorder, webhooks };

@@ -8,6 +8,7 @@ import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { SMS_EVENT_STATUSES, SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
+import { SmsProviders } from '../sms/providers/sms-providers';
 import { PURPOSES } from '../sms/purpose';
 import { DELIVERY_CHANNELS } from '../sms/verification.entity';
 import { OpenLabel, httpMethod, httpRoute, oneOf } from './metric-labels';
@@ -48,6 +49,7 @@ export class MetricsService implements OnModuleInit {
     recorder: EventRecorder,
     webhooks: WebhookStats,
     config: ConfigService<Configuration, true>,
+    providers: SmsProviders,
   ) {
     this.config = config.get('metrics', { infer: true });
     this.countries = new Set(config.get('phone', { infer: true }).supportedCountries);
@@ -110,6 +112,18 @@ export class MetricsService implements OnModuleInit {
         const increase = Math.max(recorder.droppedEvents - droppedReported, 0);
         this.inc(increase);
         droppedReported += increase;
+      },
+    });
+
+    new Gauge({
+      name: 'sms_provider_circuit_open',
+      help: 'Whether the circuit breaker in front of a Twilio API is open (1: calls fail fast) or closed (0)',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        for (const { api, open } of providers.circuitStates()) {
+          this.set({ provider: api }, open ? 1 : 0);
+        }
       },
     });
 

@@ -13,6 +13,17 @@ export interface TwilioConfig {
   /** Test and local-fake origin for every Twilio REST call; refused in production. */
   apiBaseUrl?: string;
   timeoutMs: number;
+  /** Concurrent connections per Twilio host (the SDK's agent defaults to 20). */
+  maxSockets: number;
+  circuit: TwilioCircuitConfig;
+}
+
+/** The circuit breaker each Twilio API call goes through (see twilio-circuit.ts). */
+export interface TwilioCircuitConfig {
+  /** Consecutive Twilio-side failures that open the circuit. */
+  failures: number;
+  /** How long the circuit stays open before one probe call may go through. */
+  halfOpenAfterMs: number;
 }
 
 export interface SmsConfig {
@@ -41,6 +52,11 @@ export function twilioConfigFromEnvironment(environment: Environment): TwilioCon
     from: environment.TWILIO_FROM,
     apiBaseUrl: environment.TWILIO_API_BASE_URL?.replace(/\/+$/, ''),
     timeoutMs: environment.TWILIO_TIMEOUT_MS,
+    maxSockets: environment.TWILIO_MAX_SOCKETS,
+    circuit: {
+      failures: environment.TWILIO_CIRCUIT_FAILURES,
+      halfOpenAfterMs: environment.TWILIO_CIRCUIT_HALF_OPEN_AFTER_MS,
+    },
   };
 }
 

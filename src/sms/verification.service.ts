@@ -177,22 +177,10 @@ export class VerificationService {
   ): Promise<VerificationResponseDto> {
     for (let round = 1; ; round += 1) {
       const now = this.clock.now();
-      // A live verification whose time ran out no longer blocks a new one.
-      const expired = await this.sql.rows<{ id: string; channel: string }>(
-        `UPDATE sms_verifications SET status = 'expired', updated_at = $3
-          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3
-          RETURNING id, channel`,
-        [target.phoneHash, purpose, now],
-      );
-      for (const row of expired) {
-        this.publish(
-          { status: 'expired', occurredAt: now, verificationId: row.id, channel: row.channel },
-          target,
-          purpose,
-        );
-      }
       const created = await this.createLive(target, purpose, locale, now);
       if (created) return this.resource(created.row, target.phone.e164, false);
+      // A live verification whose time ran out no longer blocks a new one.
+      if (round < 3 && (await this.expireStale(target, purpose, now)) > 0) continue;
       try {
         return await this.resend(target, purpose, now);
       } catch (error) {
@@ -200,6 +188,23 @@ export class VerificationService {
         if (!(error instanceof VerificationEndedError) || round >= 3) throw error;
       }
     }
+  }
+
+  private async expireStale(target: Target, purpose: Purpose, now: Date): Promise<number> {
+    const expired = await this.sql.rows<{ id: string; channel: string }>(
+      `UPDATE sms_verifications SET status = 'expired', updated_at = $3
+        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3
+        RETURNING id, channel`,
+      [target.phoneHash, purpose, now],
+    );
+    for (const row of expired) {
+      this.publish(
+        { status: 'expired', occurredAt: now, verificationId: row.id, channel: row.channel },
+        target,
+        purpose,
+      );
+    }
+    return expired.length;
   }
 
   async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {

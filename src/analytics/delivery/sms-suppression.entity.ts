@@ -1,7 +1,8 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Numbers that bounced permanently (30003, 30005, 30006…): sends answer as usual, deliver nothing. */
 @Entity('sms_suppressions')
+@Index('idx_sms_suppressions_expires', ['expiresAt'])
 export class SmsSuppression {
   @PrimaryColumn({ name: 'phone_hash', type: 'varchar', length: 64 })
   phoneHash: string;

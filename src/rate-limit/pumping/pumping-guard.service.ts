@@ -36,10 +36,7 @@ export type HoldListener = (hold: {
   verified: number;
 }) => void;
 
-/**
- * How long a cached answer is trusted; holds and conversion are statistics, not counters. Only
- * busy scopes (past the SMS_PUMPING_MIN_SENDS floor) are served from the cache.
- */
+/** How long a cached answer is trusted; holds and conversion are statistics, not counters. */
 const HOLDS_TTL_MS = 2_000;
 const CONVERSION_TTL_MS = 10_000;
 
@@ -53,7 +50,10 @@ export class PumpingGuardService {
   private readonly logger = new Logger('PumpingGuard');
   private readonly config: PumpingConfig;
   private holds?: { at: number; rows: ActiveHold[] };
-  private readonly conversions = new Map<string, { at: number; value: Conversion }>();
+  private readonly conversions = new Map<
+    string,
+    { at: number; value: Conversion; localSends: number }
+  >();
   private readonly listeners: HoldListener[] = [];
 
   constructor(
@@ -125,12 +125,20 @@ export class PumpingGuardService {
     return rows;
   }
 
+  /**
+   * Sends and verifications of a scope in the window. A fresh cached answer still below the floor
+   * is trusted while this instance's own sends since then keep it below; past the floor, cached
+   * answers serve until they age out. One instance sees its own crossing at once, others within
+   * CONVERSION_TTL_MS.
+   */
   private async conversion(scope: HoldScope, key: string, now: Date): Promise<Conversion> {
     const cacheKey = `${scope}:${key}`;
     const cached = this.conversions.get(cacheKey);
-    // Below the floor the count is small and cheap, and a stale one would hide the crossing.
-    const fresh = cached && now.getTime() - cached.at < CONVERSION_TTL_MS;
-    if (fresh && cached.value.sends >= this.config.minSends) return cached.value;
+    if (cached && now.getTime() - cached.at < CONVERSION_TTL_MS) {
+      if (cached.value.sends >= this.config.minSends) return cached.value;
+      cached.localSends += 1;
+      if (cached.value.sends + cached.localSends < this.config.minSends) return cached.value;
+    }
     const column = scope === 'country' ? 'country_code' : 'phone_prefix_hash';
     const since = new Date(now.getTime() - this.config.windowMs);
     // A range an operator lifted recently is judged only on what it sent after the lift.
@@ -144,7 +152,7 @@ export class PumpingGuardService {
     );
     const value = { sends: Number(row.sends), verified: Number(row.verified) };
     if (this.conversions.size > 10_000) this.conversions.clear();
-    this.conversions.set(cacheKey, { at: now.getTime(), value });
+    this.conversions.set(cacheKey, { at: now.getTime(), value, localSends: 0 });
     return value;
   }
 

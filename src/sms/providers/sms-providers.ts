@@ -5,6 +5,7 @@ import { Locale } from '../../common/locale';
 import { Configuration } from '../../config/configuration';
 import { ConsoleProvider } from './console/console.provider';
 import { SmsProvider, SmsProviderName } from './sms-provider';
+import { TwilioApi, TwilioCircuit } from './twilio/twilio-circuit';
 import { createTwilioClient } from './twilio/twilio-client.factory';
 import { LineInfo, TwilioLookup } from './twilio/twilio-lookup';
 import { TwilioMessagingProvider } from './twilio/twilio-messaging.provider';
@@ -21,25 +22,39 @@ export class SmsProviders {
   private readonly primary: SmsProvider;
   private readonly messaging?: TwilioMessagingProvider;
   private readonly lookup?: TwilioLookup;
+  private readonly circuits: TwilioCircuit[] = [];
 
   constructor(config: ConfigService<Configuration, true>, random: RandomSource) {
     const sms = config.get('sms', { infer: true });
     const twilio = config.get('twilio', { infer: true });
     const app = config.get('app', { infer: true });
     const client = sms.provider === 'console' ? undefined : createTwilioClient(twilio);
+    const circuit = (api: TwilioApi): TwilioCircuit => {
+      const created = new TwilioCircuit(api, twilio.circuit);
+      this.circuits.push(created);
+      return created;
+    };
 
-    if (client) this.lookup = new TwilioLookup(client);
+    if (client) this.lookup = new TwilioLookup(client, circuit('twilio-lookup'));
     if (client && sms.messagingConfigured) {
-      this.messaging = new TwilioMessagingProvider(client, {
-        messagingServiceSid: twilio.messagingServiceSid,
-        from: twilio.from,
-        statusCallbackUrl: app.publicBaseUrl
-          ? `${app.publicBaseUrl}/webhooks/twilio/status`
-          : undefined,
-      });
+      this.messaging = new TwilioMessagingProvider(
+        client,
+        {
+          messagingServiceSid: twilio.messagingServiceSid,
+          from: twilio.from,
+          statusCallbackUrl: app.publicBaseUrl
+            ? `${app.publicBaseUrl}/webhooks/twilio/status`
+            : undefined,
+        },
+        circuit('twilio-messaging'),
+      );
     }
     if (sms.provider === 'twilio-verify' && client) {
-      this.primary = new TwilioVerifyProvider(client, twilio.verifyServiceSid!);
+      this.primary = new TwilioVerifyProvider(
+        client,
+        twilio.verifyServiceSid!,
+        circuit('twilio-verify'),
+      );
     } else if (sms.provider === 'twilio-messaging' && this.messaging) {
       this.primary = this.messaging;
     } else {
@@ -68,6 +83,11 @@ export class SmsProviders {
   /** Carrier and line type from Twilio Lookup; null without Twilio. */
   async lineInfo(e164: string): Promise<LineInfo | null> {
     return this.lookup ? this.lookup.lineInfo(e164) : null;
+  }
+
+  /** Whether each Twilio API's circuit breaker is open, for metrics; empty without Twilio. */
+  circuitStates(): { api: TwilioApi; open: boolean }[] {
+    return this.circuits.map((circuit) => ({ api: circuit.api, open: circuit.isOpen }));
   }
 
   byName(name: SmsProviderName): SmsProvider | undefined {

@@ -45,13 +45,21 @@ function parseApiOrigin(value: string): string {
  * The official SDK client. `timeoutMs` bounds the wait for Twilio's response (axios' timeout in
  * the SDK's RequestClient); the SDK's own 429 auto-retry stays off so rate limits reach callers.
  */
-export function createTwilioClient(config: TwilioConfig): Twilio {
+export function createTwilioClient(
+  config: Pick<TwilioConfig, 'accountSid' | 'authToken' | 'apiBaseUrl' | 'timeoutMs'> &
+    Partial<Pick<TwilioConfig, 'maxSockets'>>,
+): Twilio {
   if (!config.accountSid || !config.authToken) {
     throw new Error('Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
   }
   const apiOrigin = config.apiBaseUrl ? parseApiOrigin(config.apiBaseUrl) : undefined;
   const httpClient = new TwilioHttpClient(
-    { timeout: config.timeoutMs, keepAlive: true },
+    {
+      timeout: config.timeoutMs,
+      keepAlive: true,
+      maxSockets: config.maxSockets,
+      maxTotalSockets: config.maxSockets && config.maxSockets * 4,
+    },
     apiOrigin,
   );
   return twilio(config.accountSid, config.authToken, { httpClient });

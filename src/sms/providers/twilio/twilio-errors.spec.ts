@@ -1,6 +1,12 @@
 import twilio from 'twilio';
 import { VerificationAttemptsExceededError, VerificationNotFoundError } from '../../sms.errors';
-import { isTwilioErrorCode, SmsDestinationRefusedError, toProductError } from './twilio-errors';
+import {
+  isTwilioErrorCode,
+  isTwilioOutage,
+  SmsDestinationRefusedError,
+  SmsProviderUnavailableError,
+  toProductError,
+} from './twilio-errors';
 
 const PHONE = '+251911234567';
 
@@ -143,5 +149,46 @@ describe('isTwilioErrorCode', () => {
     expect(isTwilioErrorCode(restException(429, 60203), 60202)).toBe(false);
     expect(isTwilioErrorCode(networkError('ECONNRESET', 'socket hang up'), 60203)).toBe(false);
     expect(isTwilioErrorCode(undefined, 60203)).toBe(false);
+  });
+});
+
+describe('isTwilioOutage', () => {
+  it.each<[string, () => unknown]>([
+    ['a Twilio 500', () => restException(500, 20500)],
+    ['a Twilio 503', () => restException(503, 20503)],
+    [
+      'a 502 from a proxy without a JSON body',
+      () => new twilio.RestException({ statusCode: 502, body: '<html>' }),
+    ],
+    ['rejected credentials (20003)', () => restException(401, 20003, 'Authenticate')],
+    ['a timeout', () => networkError('ECONNABORTED', 'timeout of 5000ms exceeded')],
+    ['a clarified timeout', () => networkError('ETIMEDOUT', 'timeout of 5000ms exceeded')],
+    [
+      'a refused connection',
+      () => networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'),
+    ],
+    ['a reset connection', () => networkError('ECONNRESET', 'socket hang up')],
+    ['a DNS failure', () => networkError('ENOTFOUND', 'getaddrinfo ENOTFOUND api.twilio.com')],
+    ['a DNS timeout', () => networkError('EAI_AGAIN', 'getaddrinfo EAI_AGAIN api.twilio.com')],
+    ['a network error without errno', () => networkError('ERR_NETWORK', 'Network Error')],
+  ])('counts %s as Twilio failing', (_name, makeError) => {
+    expect(isTwilioOutage(makeError())).toBe(true);
+  });
+
+  it.each<[string, () => unknown]>([
+    ['an invalid parameter (60200)', () => restException(400, 60200)],
+    ['a Fraud Guard block (60410)', () => restException(403, 60410)],
+    ['a Geo Permissions block (60605)', () => restException(403, 60605)],
+    ['an unknown verification (20404)', () => restException(404, 20404)],
+    ['max check attempts (60202)', () => restException(429, 60202)],
+    ['max send attempts (60203)', () => restException(429, 60203)],
+    ['too many requests (20429)', () => restException(429, 20429)],
+    ['an unknown 4xx answer', () => restException(400, 21602)],
+    ['a request axios refused to build', () => networkError('ERR_INVALID_URL', 'Invalid URL')],
+    ['a programming error', () => new TypeError('undefined is not a function')],
+    ['one of our own errors', () => new SmsProviderUnavailableError()],
+    ['something that is not an Error', () => 'boom'],
+  ])('does not count %s', (_name, makeError) => {
+    expect(isTwilioOutage(makeError())).toBe(false);
   });
 });

@@ -64,14 +64,17 @@ export class SmsDestinationRefusedError extends ProductError {
   }
 }
 
-/** Twilio could not be used: outage, timeout, network failure or our own misconfiguration. */
+/**
+ * Twilio could not be used: outage, timeout, network failure, our own misconfiguration, or an
+ * open circuit (which knows when it will let a call through again).
+ */
 export class SmsProviderUnavailableError extends ProductError {
-  constructor(cause?: unknown) {
+  constructor(cause?: unknown, retryAfterSeconds = OUTAGE_RETRY_SECONDS) {
     super(
       'SMS_PROVIDER_UNAVAILABLE',
       'SMS delivery is temporarily unavailable. Please try again shortly.',
       'unavailable',
-      { retryAfterSeconds: OUTAGE_RETRY_SECONDS, cause },
+      { retryAfterSeconds, cause },
     );
   }
 }
@@ -115,6 +118,32 @@ function isTwilioApiError(error: unknown): error is TwilioApiError {
 
 export function isTwilioErrorCode(error: unknown, code: number): boolean {
   return isTwilioApiError(error) && error.code === code;
+}
+
+/**
+ * Network failures as axios reports them for the SDK: Node's errno codes (ECONNREFUSED,
+ * ECONNRESET, ENOTFOUND, EAI_AGAIN …), its timeout codes (ECONNABORTED, ETIMEDOUT) and
+ * ERR_NETWORK. Other ERR_* codes are about how the request was built, not about Twilio.
+ */
+const NETWORK_ERROR_CODE = /^(E(?!RR_)[A-Z_]+|ERR_NETWORK)$/;
+
+/**
+ * Whether an SDK error means Twilio itself is failing, which is what the circuit breaker counts:
+ * 5xx, rejected credentials (401/20003: every call fails until someone fixes the configuration)
+ * and network failures (timeouts, refused or reset connections, DNS). Any other Twilio answer,
+ * 429 included, is about this request and shows Twilio is up; a bug in our code is not Twilio's.
+ */
+export function isTwilioOutage(error: unknown): boolean {
+  if (error instanceof ProductError) return false;
+  if (isTwilioApiError(error)) {
+    return (
+      error.status >= 500 ||
+      error.status === 401 ||
+      error.code === TwilioErrorCode.AUTHENTICATION_FAILED
+    );
+  }
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && NETWORK_ERROR_CODE.test(code);
 }
 
 function fromTwilioCode(error: TwilioApiError): ProductError | undefined {

@@ -1,4 +1,5 @@
 import type { Twilio } from 'twilio';
+import { TwilioCircuit } from './twilio-circuit';
 import { toProductError } from './twilio-errors';
 
 export interface LineInfo {
@@ -9,13 +10,16 @@ export interface LineInfo {
 
 /** Twilio Lookup v2 line type intelligence (paid per call: callers cache it). */
 export class TwilioLookup {
-  constructor(private readonly client: Twilio) {}
+  constructor(
+    private readonly client: Twilio,
+    private readonly circuit: TwilioCircuit,
+  ) {}
 
   async lineInfo(e164: string): Promise<LineInfo> {
     try {
-      const result = await this.client.lookups.v2
-        .phoneNumbers(e164)
-        .fetch({ fields: 'line_type_intelligence' });
+      const result = await this.circuit.run(() =>
+        this.client.lookups.v2.phoneNumbers(e164).fetch({ fields: 'line_type_intelligence' }),
+      );
       const intelligence = result.lineTypeIntelligence;
       return { carrier: intelligence?.carrierName ?? null, type: intelligence?.type ?? null };
     } catch (error) {

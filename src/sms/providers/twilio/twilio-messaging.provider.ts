@@ -1,5 +1,6 @@
 import type { Twilio } from 'twilio';
 import { SendCodeReceipt, SendCodeRequest, SmsProvider } from '../sms-provider';
+import { TwilioCircuit } from './twilio-circuit';
 import { toProductError } from './twilio-errors';
 
 export interface MessagingSender {
@@ -18,6 +19,7 @@ export class TwilioMessagingProvider extends SmsProvider {
   constructor(
     private readonly client: Twilio,
     private readonly sender: MessagingSender,
+    private readonly circuit: TwilioCircuit,
   ) {
     super();
   }
@@ -27,19 +29,24 @@ export class TwilioMessagingProvider extends SmsProvider {
   }
 
   async send(request: SendCodeRequest): Promise<SendCodeReceipt> {
-    if (!request.text) throw new Error('The messaging provider needs the text to send');
+    const text = request.text;
+    if (!text) throw new Error('The messaging provider needs the text to send');
     const sender = this.sender.messagingServiceSid
       ? { messagingServiceSid: this.sender.messagingServiceSid }
       : { from: this.sender.from! };
     try {
-      const message = await this.client.messages.create({
-        to: request.to,
-        body: request.text.body,
-        ...sender,
-        // Twilio allows 1-36000 s; past the code's lifetime the SMS is useless, so let it drop.
-        validityPeriod: Math.max(1, Math.min(36_000, request.validitySeconds)),
-        ...(this.sender.statusCallbackUrl ? { statusCallback: this.sender.statusCallbackUrl } : {}),
-      });
+      const message = await this.circuit.run(() =>
+        this.client.messages.create({
+          to: request.to,
+          body: text.body,
+          ...sender,
+          // Twilio allows 1-36000 s; past the code's lifetime the SMS is useless, so let it drop.
+          validityPeriod: Math.max(1, Math.min(36_000, request.validitySeconds)),
+          ...(this.sender.statusCallbackUrl
+            ? { statusCallback: this.sender.statusCallbackUrl }
+            : {}),
+        }),
+      );
       return { sid: message.sid, kind: 'message' };
     } catch (error) {
       throw toProductError(error);
@@ -49,7 +56,7 @@ export class TwilioMessagingProvider extends SmsProvider {
   /** What Twilio charged for a message, once it knows (some time after delivery). */
   async priceOf(sid: string): Promise<{ amount: number; currency: string } | null> {
     try {
-      const message = await this.client.messages(sid).fetch();
+      const message = await this.circuit.run(() => this.client.messages(sid).fetch());
       if (message.price === null || message.price === undefined || message.price === '')
         return null;
       // Twilio reports charges as negative amounts.

@@ -1,6 +1,7 @@
 import type { Twilio } from 'twilio';
 import { Locale } from '../../../common/locale';
 import { CheckOutcome, SendCodeReceipt, SendCodeRequest, SmsProvider } from '../sms-provider';
+import { TwilioCircuit } from './twilio-circuit';
 import { toProductError } from './twilio-errors';
 
 /** Our locales that Twilio Verify can localize; Amharic is not among Verify's languages. */
@@ -14,6 +15,7 @@ export class TwilioVerifyProvider extends SmsProvider {
   constructor(
     private readonly client: Twilio,
     private readonly serviceSid: string,
+    private readonly circuit: TwilioCircuit,
   ) {
     super();
   }
@@ -24,13 +26,13 @@ export class TwilioVerifyProvider extends SmsProvider {
 
   async send(request: SendCodeRequest): Promise<SendCodeReceipt> {
     try {
-      const verification = await this.client.verify.v2
-        .services(this.serviceSid)
-        .verifications.create({
+      const verification = await this.circuit.run(() =>
+        this.client.verify.v2.services(this.serviceSid).verifications.create({
           to: request.to,
           channel: 'sms',
           ...(this.supportsLocale(request.locale) ? { locale: request.locale } : {}),
-        });
+        }),
+      );
       return { sid: verification.sid, kind: 'verification' };
     } catch (error) {
       throw toProductError(error);
@@ -39,9 +41,9 @@ export class TwilioVerifyProvider extends SmsProvider {
 
   override async check(to: string, code: string): Promise<CheckOutcome> {
     try {
-      const check = await this.client.verify.v2
-        .services(this.serviceSid)
-        .verificationChecks.create({ to, code });
+      const check = await this.circuit.run(() =>
+        this.client.verify.v2.services(this.serviceSid).verificationChecks.create({ to, code }),
+      );
       return check.status === 'approved' ? 'approved' : 'rejected';
     } catch (error) {
       throw toProductError(error);
