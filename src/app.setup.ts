@@ -11,6 +11,19 @@ import { TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const MAX_BODY_DEPTH = 16;
+
+/** Iterative, so the check itself cannot run out of stack. */
+function nestingDepthExceeds(value: unknown, maxDepth: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= maxDepth) return true;
+    for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+}
 
 /** Headers a browser client may read on cross-origin responses. */
 const EXPOSED_HEADERS = [
@@ -91,12 +104,33 @@ export async function configureApp(
     const userAgent = request.headers['user-agent'];
     requestContext.run({ requestId: request.id, ip: request.ip, userAgent }, done);
   });
-  application.enableCors({
-    origin:
-      app.corsOrigins.length === 0 ? false : app.corsOrigins.includes('*') ? true : app.corsOrigins,
-    credentials: false,
-    exposedHeaders: EXPOSED_HEADERS,
-    maxAge: 600,
+  // Other origins get no CORS header at all (not even Expose-Headers); without CORS_ORIGINS the
+  // plugin is not registered.
+  if (app.corsOrigins.length > 0) {
+    const anyOrigin = app.corsOrigins.includes('*');
+    application.enableCors({
+      origin: (
+        origin: string | undefined,
+        callback: (error: Error | null, allow: boolean) => void,
+      ) => callback(null, origin !== undefined && (anyOrigin || app.corsOrigins.includes(origin))),
+      credentials: false,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
+
+  // class-transformer recurses once per nesting level: a deep enough body would exhaust the stack
+  // (a 500). Nothing this API accepts is nested more than a few levels.
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    if (nestingDepthExceeds(request.body, MAX_BODY_DEPTH)) {
+      done(
+        new RequestValidationError([
+          `the request body is nested more than ${MAX_BODY_DEPTH} levels deep`,
+        ]),
+      );
+      return;
+    }
+    done();
   });
 
   application.useGlobalPipes(

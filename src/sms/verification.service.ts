@@ -93,8 +93,12 @@ const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts,
 @Injectable()
 export class VerificationService {
   private readonly logger = new Logger('VerificationService');
-  /** Moving average of provider send latency, imitated by suppressed sends. */
-  private deliveryLatencyMs = 0;
+  /**
+   * Moving averages of provider send and check latency, imitated by suppressed sends and checks.
+   * They start from a typical Twilio round trip so a fresh instance has no gap to measure.
+   */
+  private deliveryLatencyMs: number;
+  private checkLatencyMs: number;
   private readonly sms: SmsConfig;
   private readonly twilio: TwilioConfig;
 
@@ -116,6 +120,8 @@ export class VerificationService {
   ) {
     this.sms = config.get('sms', { infer: true });
     this.twilio = config.get('twilio', { infer: true });
+    this.deliveryLatencyMs = this.sms.provider === 'console' ? 0 : TYPICAL_TWILIO_LATENCY_MS;
+    this.checkLatencyMs = this.sms.provider === 'twilio-verify' ? TYPICAL_TWILIO_LATENCY_MS : 0;
     if (this.sms.testNumbers.size > 0) {
       this.logger.warn(
         `SMS_TEST_NUMBERS: ${this.sms.testNumbers.size} test numbers answer with fixed codes and receive no SMS`,
@@ -538,24 +544,22 @@ export class VerificationService {
       target,
       purpose,
     );
-    await this.imitateDelivery();
-  }
-
-  /**
-   * A suppressed send takes about as long as a real one, so timing does not tell a number with an
-   * account from one without (OWASP Authentication Cheat Sheet).
-   */
-  private async imitateDelivery(): Promise<void> {
-    const jitter = 0.85 + Math.random() * 0.3;
-    await new Promise((resolve) => setTimeout(resolve, this.deliveryLatencyMs * jitter));
+    await imitateLatency(this.deliveryLatencyMs);
   }
 
   private async compare(row: VerificationRow, e164: string, code: string): Promise<boolean> {
-    if (row.code_hash !== null) return this.hasher.matches('code', code, row.code_hash);
+    if (row.code_hash !== null) {
+      // A suppressed code would have been checked at Twilio (Verify): take as long.
+      if (row.channel === 'suppressed') await imitateLatency(this.checkLatencyMs);
+      return this.hasher.matches('code', code, row.code_hash);
+    }
     const provider = this.providers.byName(row.channel as SmsProvider['name']);
     try {
       if (!provider) throw new VerificationNotFoundError();
-      return (await provider.check(e164, code)) === 'approved';
+      const started = performance.now();
+      const outcome = await provider.check(e164, code);
+      this.checkLatencyMs = 0.8 * this.checkLatencyMs + 0.2 * (performance.now() - started);
+      return outcome === 'approved';
     } catch (error) {
       const code = error instanceof ProductError ? error.code : undefined;
       // Twilio no longer has it pending (expired there, or a concurrent check approved it, in
@@ -612,6 +616,17 @@ export class VerificationService {
       date_updated: row.updated_at.toISOString(),
     };
   }
+}
+
+const TYPICAL_TWILIO_LATENCY_MS = 150;
+
+/**
+ * Waits about as long as a provider call would, so timing does not tell a number with an account
+ * from one without (OWASP Authentication Cheat Sheet).
+ */
+function imitateLatency(milliseconds: number): Promise<void> {
+  const jitter = 0.85 + Math.random() * 0.3;
+  return new Promise((resolve) => setTimeout(resolve, milliseconds * jitter));
 }
 
 /** Our Verification sid: "VE" + the row's uuid as 32 hex digits, in Twilio's sid shape. */
