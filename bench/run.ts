@@ -265,6 +265,8 @@ async function runScenario(context: Context, spec: ScenarioSpec): Promise<Scenar
         before.stats.tuplesInserted +
         (after.tuplesUpdated - before.stats.tuplesUpdated) +
         (after.tuplesDeleted - before.stats.tuplesDeleted),
+      blocksHit: after.blocksHit - before.stats.blocksHit,
+      blocksRead: after.blocksRead - before.stats.blocksRead,
     };
   }
 
@@ -879,6 +881,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       appD,
       RANGE.scale,
       'scale: scenario 2 with 1 M phones in Redis, 5 M rows',
+      0,
+      true,
     ),
   );
   scenarios.push(

@@ -68,12 +68,15 @@ export interface DatabaseStats {
   tuplesInserted: number;
   tuplesUpdated: number;
   tuplesDeleted: number;
+  /** Blocks found in shared_buffers, and blocks read from the OS (page cache or disk). */
+  blocksHit: number;
+  blocksRead: number;
 }
 
 /** Counters of `database`, read from another database so the reads do not count themselves. */
 export async function databaseStats(admin: Client, database: string): Promise<DatabaseStats> {
   const { rows } = await admin.query<Record<string, string>>(
-    `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted
+    `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, blks_hit, blks_read
        FROM pg_stat_database WHERE datname = $1`,
     [database],
   );
@@ -82,6 +85,8 @@ export async function databaseStats(admin: Client, database: string): Promise<Da
     tuplesInserted: Number(rows[0].tup_inserted),
     tuplesUpdated: Number(rows[0].tup_updated),
     tuplesDeleted: Number(rows[0].tup_deleted),
+    blocksHit: Number(rows[0].blks_hit),
+    blocksRead: Number(rows[0].blks_read),
   };
 }
 

@@ -12,6 +12,9 @@ export interface DatabaseWrites {
   /** pg_stat_database deltas, read after the backends flushed their counters. */
   transactions: number;
   tuplesWritten: number;
+  /** Shared-buffer hits and misses (reads from the OS) over the same window. */
+  blocksHit: number;
+  blocksRead: number;
 }
 
 export interface ScenarioResult {
@@ -118,7 +121,7 @@ export function renderScenarioTable(results: RunResults): string {
       `${scenario.cpu.msPerRequest.app} / ${scenario.cpu.msPerRequest.postgres} / ${scenario.cpu.msPerRequest.redis}`,
       `${scenario.pool.peakBusy} / ${scenario.pool.meanBusy}`,
       scenario.databaseWrites
-        ? (scenario.databaseWrites.transactions / scenario.databaseWrites.requests).toFixed(2)
+        ? `${(scenario.databaseWrites.transactions / scenario.databaseWrites.requests).toFixed(2)} / ${(scenario.databaseWrites.blocksRead / scenario.databaseWrites.requests).toFixed(1)}`
         : '—',
       `${scenario.cpu.machineBusyPercent} % / ${scenario.cpu.cores.other}`,
     ];
@@ -136,7 +139,7 @@ export function renderScenarioTable(results: RunResults): string {
       'peak RSS MB',
       'CPU ms/req app / pg / redis',
       'DB conns busy peak / mean',
-      'DB transactions / req',
+      'DB transactions / buffer misses per req',
       'machine busy / other users (cores)',
     ],
     rows,

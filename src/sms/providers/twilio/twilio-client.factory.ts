@@ -59,6 +59,9 @@ export function createTwilioClient(
       keepAlive: true,
       maxSockets: config.maxSockets,
       maxTotalSockets: config.maxSockets && config.maxSockets * 4,
+      // The SDK keeps only 5 idle sockets per host: under load every other request would pay
+      // a new TLS handshake (visible in the send path's profile, docs/BENCHMARKS.md).
+      maxFreeSockets: config.maxSockets,
     },
     apiOrigin,
   );
