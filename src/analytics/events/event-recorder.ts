@@ -137,7 +137,9 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
       this.buffer.splice(0, excess);
       this.dropped += excess;
     }
-    if (this.buffer.length >= this.config.batchSize) void this.flush();
+    // A write in progress takes what arrives meanwhile (writeAll loops until the buffer is empty);
+    // starting another flush per event would split the load into many small inserts.
+    if (this.buffer.length >= this.config.batchSize && !this.flushing) void this.flush();
   }
 
   /** Writes everything buffered so far; concurrent callers share one flush at a time. */

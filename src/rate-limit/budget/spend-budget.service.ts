@@ -12,8 +12,6 @@ export interface SpendReservation {
   amount: number;
 }
 
-export type BudgetListener = (event: { day: string; budget: number; currency: string }) => void;
-
 /**
  * SMS_DAILY_BUDGET: each send reserves its estimated price (per-country table × segments) in one
  * conditional UPDATE, so concurrent sends on any instance cannot overshoot; a failed send gives
@@ -23,7 +21,6 @@ export type BudgetListener = (event: { day: string; budget: number; currency: st
 export class SpendBudgetService {
   private readonly logger = new Logger('SpendBudget');
   private readonly config: BudgetConfig;
-  private readonly listeners: BudgetListener[] = [];
   private exhaustedDay?: string;
 
   constructor(
@@ -33,10 +30,6 @@ export class SpendBudgetService {
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('budget', { infer: true });
-  }
-
-  onExhausted(listener: BudgetListener): void {
-    this.listeners.push(listener);
   }
 
   get currency(): string {
@@ -88,9 +81,6 @@ export class SpendBudgetService {
         { day, budget: this.config.dailyBudget, currency: this.config.currency },
         'Daily SMS budget reached: sends stop until tomorrow (UTC) or a higher SMS_DAILY_BUDGET',
       );
-      for (const listener of this.listeners) {
-        listener({ day, budget: this.config.dailyBudget, currency: this.config.currency });
-      }
     }
     this.events.publish({
       status: 'held',

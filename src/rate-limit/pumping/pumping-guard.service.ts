@@ -28,14 +28,6 @@ interface Conversion {
   verified: number;
 }
 
-export type HoldListener = (hold: {
-  scope: HoldScope;
-  label: string;
-  mode: HoldMode;
-  sends: number;
-  verified: number;
-}) => void;
-
 /** How long a cached answer is trusted; holds and conversion are statistics, not counters. */
 const HOLDS_TTL_MS = 2_000;
 const CONVERSION_TTL_MS = 10_000;
@@ -54,7 +46,6 @@ export class PumpingGuardService {
     string,
     { at: number; value: Conversion; localSends: number }
   >();
-  private readonly listeners: HoldListener[] = [];
 
   constructor(
     private readonly sql: Sql,
@@ -63,10 +54,6 @@ export class PumpingGuardService {
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('pumping', { infer: true });
-  }
-
-  onHold(listener: HoldListener): void {
-    this.listeners.push(listener);
   }
 
   async assertAllowed(destination: SendDestination): Promise<void> {
@@ -182,9 +169,6 @@ export class PumpingGuardService {
       { scope, label, mode, sends: conversion.sends, verified: conversion.verified },
       `SMS pumping suspected: ${mode === 'enforced' ? 'sends held' : 'shadow mode, sends continue'}`,
     );
-    for (const listener of this.listeners) {
-      listener({ scope, label, mode, sends: conversion.sends, verified: conversion.verified });
-    }
     return hold;
   }
 }
