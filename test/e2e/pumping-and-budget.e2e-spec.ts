@@ -1,5 +1,7 @@
+import { Clock } from '../../src/common/clock';
 import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
+import { FakeClock } from '../support/fake-clock';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { TestApp, startTestApp } from '../support/test-app';
 
@@ -269,8 +271,12 @@ describe('Holds and the budget do not reveal which numbers have an account', () 
   beforeAll(async () => {
     fake = await startFakeTwilio();
     // The account filter stays on: login codes go only to numbers with an account.
+    // A still clock: Retry-After counts seconds to the budget's reset, and a real clock can
+    // cross a second boundary between the two compared requests.
+    const clock = new FakeClock();
     service = await startTestApp({
       env: { ...messagingEnv(fake), SMS_DAILY_BUDGET: '0.1', SMS_PRICES: 'ET:0.05' },
+      override: (builder) => builder.overrideProvider(Clock).useValue(clock),
     });
   });
   afterAll(async () => {
