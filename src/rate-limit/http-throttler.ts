@@ -6,13 +6,16 @@ import {
   ThrottlerGuard,
   ThrottlerLimitDetail,
   ThrottlerModuleOptions,
+  ThrottlerRequest,
   ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { Clock } from '../common/clock';
 import { Hasher } from '../common/hasher';
 import { RateLimitedError } from './rate-limit.errors';
+import { SMS_RATE_LIMIT_KIND, SmsRateLimitKind } from './sms-rate-limit.guard';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
+import { deferHttpThrottle, httpRule } from './deferred-http-rule';
 import { RateLimitStore } from './store/rate-limit-store';
 
 /**
@@ -33,13 +36,7 @@ export class RateLimitThrottlerStorage implements ThrottlerStorage {
   ) {}
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
-    const rule = {
-      type: 'window' as const,
-      layer: 'http',
-      key: `http:${key}`,
-      limit,
-      windowMs: ttl,
-    };
+    const rule = httpRule({ key, limit, ttl });
     const now = this.clock.now().getTime();
     let result;
     try {
@@ -72,7 +69,15 @@ export class RateLimitThrottlerStorage implements ThrottlerStorage {
   }
 }
 
-/** Generic per-IP throttling on every route: keys are HMACs of the IP, 429s use our envelope. */
+/**
+ * Generic per-IP throttling on every route: keys are HMACs of the IP, 429s use our envelope.
+ *
+ * On the send route the rule is not consumed here but handed to SmsRateLimitGuard, which adds it
+ * to the send rules' single consume(): one store round trip per send instead of two, on the path
+ * an SMS-bombing attacker hammers. The one difference: a send refused by an SMS layer does not
+ * count against the route's HTTP budget, which can only matter while the SMS layers (stricter,
+ * and keyed on the same IP) are refusing anyway.
+ */
 @Injectable()
 export class HttpThrottlerGuard extends ThrottlerGuard {
   constructor(
@@ -82,6 +87,19 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
     private readonly hasher: Hasher,
   ) {
     super(options, storage, reflector);
+  }
+
+  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    const kind = this.reflector.get<SmsRateLimitKind | undefined>(
+      SMS_RATE_LIMIT_KIND,
+      request.context.getHandler(),
+    );
+    if (kind !== 'send') return super.handleRequest(request);
+    const { req } = this.getRequestResponse(request.context);
+    const tracker = await request.getTracker(req, request.context);
+    const key = request.generateKey(request.context, tracker, request.throttler.name ?? 'default');
+    deferHttpThrottle(req, { key, limit: request.limit, ttl: request.ttl });
+    return true;
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {

@@ -15,7 +15,13 @@ import {
 } from './policies';
 import { RateLimitConfig } from './rate-limit.config';
 import { RateLimitUnavailableError, RateLimitedError } from './rate-limit.errors';
-import { ConsumeResult, LimitRule, RateLimitStore, RuleState } from './store/rate-limit-store';
+import {
+  ConsumeResult,
+  LimitRule,
+  RateLimitStore,
+  RuleState,
+  WindowRule,
+} from './store/rate-limit-store';
 
 export interface SendAttempt {
   e164: string;
@@ -62,7 +68,11 @@ export class RateLimitService {
     this.config = config.get('rateLimit', { infer: true });
   }
 
-  async consumeSend(attempt: SendAttempt): Promise<QuotaHeaders> {
+  /**
+   * `httpRule`: the route's generic per-IP rule, checked in the same round trip; last, so a
+   * request that an SMS layer refuses reports that layer as before.
+   */
+  async consumeSend(attempt: SendAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
     const phoneHash = this.hasher.hash('phone', attempt.e164);
     const rules = sendRules(
       {
@@ -74,6 +84,7 @@ export class RateLimitService {
       },
       this.config,
     );
+    if (httpRule) rules.push(httpRule);
     return this.consume(rules, 'phone', {
       phoneHash,
       purpose: attempt.purpose,

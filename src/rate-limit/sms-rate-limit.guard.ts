@@ -1,9 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProductError } from '../common/errors/product-error';
 import { PhoneService } from '../phone/phone.service';
 import { PURPOSES, Purpose } from '../sms/purpose';
+import { HttpThrottle, httpRule, takeDeferredHttpThrottle } from './deferred-http-rule';
+import { RateLimitedError } from './rate-limit.errors';
 import { RateLimitService } from './rate-limit.service';
 
 export const SMS_RATE_LIMIT_KIND = 'sms-rate-limit-kind';
@@ -20,6 +23,10 @@ interface SmsRequestBody {
  * (no number, unknown purpose, invalid number) passes through untouched: it reaches no provider,
  * and counting it would let garbage use up a real number's quota.
  *
+ * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
+ * as the send rules, so a send costs one store round trip; a body that is passed through is
+ * counted by that rule alone.
+ *
  * Code checks are limited inside VerificationService.check instead: /sms/verify-code and every
  * auth endpoint that accepts a code go through it, so no path can check codes around the limits.
  */
@@ -29,6 +36,7 @@ export class SmsRateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly phones: PhoneService,
     private readonly limits: RateLimitService,
+    @InjectThrottlerStorage() private readonly throttlerStorage: ThrottlerStorage,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,26 +47,41 @@ export class SmsRateLimitGuard implements CanActivate {
     if (kind !== 'send') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const throttle = takeDeferredHttpThrottle(request);
     const body = (request.body ?? {}) as SmsRequestBody;
-    if (typeof body.phoneNumber !== 'string' || !isPurpose(body.purpose)) return true;
+    if (typeof body.phoneNumber !== 'string' || !isPurpose(body.purpose)) {
+      return this.throttleOnly(throttle);
+    }
     const countryCode = typeof body.countryCode === 'string' ? body.countryCode : undefined;
 
     let phone;
     try {
       phone = this.phones.normalize(body.phoneNumber, countryCode);
     } catch (error) {
-      if (error instanceof ProductError) return true;
+      if (error instanceof ProductError) return this.throttleOnly(throttle);
       throw error;
     }
 
-    const headers = await this.limits.consumeSend({
-      e164: phone.e164,
-      prefix: this.phones.prefixOf(phone.e164),
-      country: phone.country,
-      purpose: body.purpose,
-      ip: request.ip,
-    });
+    const headers = await this.limits.consumeSend(
+      {
+        e164: phone.e164,
+        prefix: this.phones.prefixOf(phone.e164),
+        country: phone.country,
+        purpose: body.purpose,
+        ip: request.ip,
+      },
+      throttle && httpRule(throttle),
+    );
     void reply.headers({ ...headers });
+    return true;
+  }
+
+  /** What HttpThrottlerGuard would have done, through its storage (and its outage fallback). */
+  private async throttleOnly(throttle: HttpThrottle | undefined): Promise<boolean> {
+    if (!throttle) return true;
+    const { key, ttl, limit } = throttle;
+    const record = await this.throttlerStorage.increment(key, ttl, limit, ttl, 'default');
+    if (record.isBlocked) throw new RateLimitedError('http', limit, record.timeToBlockExpire);
     return true;
   }
 }

@@ -1,0 +1,29 @@
+import { WindowRule } from './store/rate-limit-store';
+
+/** What HttpThrottlerGuard would have counted for one request: @nestjs/throttler's terms. */
+export interface HttpThrottle {
+  key: string;
+  limit: number;
+  ttl: number;
+}
+
+/**
+ * Requests whose SMS guard applies the generic per-IP rule together with its own rules (see
+ * HttpThrottlerGuard), keyed by the request object so nothing outlives the request.
+ */
+const deferred = new WeakMap<object, HttpThrottle>();
+
+export function httpRule({ key, limit, ttl }: HttpThrottle): WindowRule {
+  return { type: 'window', layer: 'http', key: `http:${key}`, limit, windowMs: ttl };
+}
+
+export function deferHttpThrottle(request: object, throttle: HttpThrottle): void {
+  deferred.set(request, throttle);
+}
+
+/** The throttle HttpThrottlerGuard left to the SMS guard for this request; once. */
+export function takeDeferredHttpThrottle(request: object): HttpThrottle | undefined {
+  const throttle = deferred.get(request);
+  deferred.delete(request);
+  return throttle;
+}

@@ -1,0 +1,91 @@
+import { RateLimitStore } from '../../src/rate-limit/store/rate-limit-store';
+import { RELAXED_LIMITS } from '../support/relaxed-limits';
+import { TestApp, startTestApp } from '../support/test-app';
+
+/**
+ * The generic per-IP throttle (HTTP_THROTTLE_LIMIT) on the send route, where it rides in the
+ * same store call as the SMS limits: it still counts every request, valid or not.
+ */
+describe('HTTP_THROTTLE_LIMIT on POST /sms/send-verification', () => {
+  const LIMIT = 3;
+  let service: TestApp;
+  let consume: jest.SpiedFunction<RateLimitStore['consume']>;
+  let nextNumber = 0;
+
+  /** Ethiopian mobiles in different number ranges, never seen before in this file. */
+  function freshNumber(): string {
+    nextNumber += 1;
+    return `+2519${String(10 + nextNumber).padStart(2, '0')}${String(200000 + nextNumber)}`;
+  }
+
+  function send(body: Record<string, unknown>, forwardedFor: string) {
+    return service
+      .http()
+      .post('/sms/send-verification')
+      .set('X-Forwarded-For', forwardedFor)
+      .send(body);
+  }
+
+  beforeAll(async () => {
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: { ...RELAXED_LIMITS, HTTP_THROTTLE_LIMIT: String(LIMIT), TRUST_PROXY: '1' },
+    });
+  });
+  afterAll(() => service.close());
+  beforeEach(() => {
+    consume = jest.spyOn(service.app.get(RateLimitStore), 'consume');
+  });
+  afterEach(() => consume.mockRestore());
+
+  it('checks the send limits and the HTTP throttle in one store call per send', async () => {
+    const ip = '198.51.100.1';
+    for (let call = 0; call < LIMIT; call += 1) {
+      await send({ phoneNumber: freshNumber(), purpose: 'registration' }, ip).expect(200);
+    }
+    expect(consume).toHaveBeenCalledTimes(LIMIT);
+    for (const [rules] of consume.mock.calls) {
+      const layers = rules.map((rule) => rule.layer);
+      expect(layers).toContain('phone');
+      expect(layers.at(-1)).toBe('http');
+    }
+
+    const refused = await send({ phoneNumber: freshNumber(), purpose: 'registration' }, ip);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(consume).toHaveBeenCalledTimes(LIMIT + 1);
+
+    // Another client is not affected.
+    await send({ phoneNumber: freshNumber(), purpose: 'registration' }, '198.51.100.2').expect(200);
+  });
+
+  it('counts requests whose body is refused before any SMS limit applies', async () => {
+    const ip = '198.51.100.3';
+    const invalid = [
+      { phoneNumber: 12345, purpose: 'registration' },
+      { phoneNumber: '+251911', purpose: 'registration' },
+      { phoneNumber: freshNumber(), purpose: 'no-such-purpose' },
+    ];
+    for (const body of invalid) await send(body, ip).expect(400);
+
+    const refused = await send({ phoneNumber: freshNumber(), purpose: 'registration' }, ip);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
+  });
+
+  it('keeps throttling other routes on their own counters', async () => {
+    const ip = '198.51.100.4';
+    for (let call = 0; call < LIMIT; call += 1) {
+      await send({ phoneNumber: freshNumber(), purpose: 'registration' }, ip).expect(200);
+    }
+    const validate = () =>
+      service
+        .http()
+        .post('/phone/validate')
+        .set('X-Forwarded-For', ip)
+        .send({ phoneNumber: '+251911234567' });
+    for (let call = 0; call < LIMIT; call += 1) await validate().expect(200);
+    await validate().expect(429);
+  });
+});
