@@ -10,7 +10,7 @@ import { ConfigurationError } from '../src/config/configuration-error';
 import { loadConfiguration } from '../src/config/load-configuration';
 import { RateLimitConfig } from '../src/rate-limit/rate-limit.config';
 import { RELAXED_LIMITS } from '../test/support/relaxed-limits';
-import { AppProcess } from './support/app.process';
+import { AppProcess, deployedNodeFlags } from './support/app.process';
 import { summarizeCpuProfile } from './support/cpu-profile';
 import {
   ADMIN_DATABASE_URL,
@@ -199,13 +199,14 @@ interface Context {
 
 async function startApp(
   context: Context,
-  options: { twilioBaseUrl?: string; nodeFlags?: string[] } = {},
+  options: { twilioBaseUrl?: string; nodeFlags?: string[]; asDeployed?: boolean } = {},
 ): Promise<AppProcess> {
   const port = await freePort();
+  const deployed = options.asDeployed === false ? [] : deployedNodeFlags();
   const app = await AppProcess.start({
     env: { ...context.environment(options.twilioBaseUrl ?? context.twilioUrl), PORT: String(port) },
     port,
-    nodeFlags: options.nodeFlags,
+    nodeFlags: [...deployed, ...(options.nodeFlags ?? [])],
   });
   context.cleanup.add(`app ${app.pid}`, () => app.stop());
   return app;
@@ -634,7 +635,7 @@ function evaluateTargets(results: RunResults): TargetResult[] {
   const peak = Math.max(...defaults.map((scenario) => scenario.peakRssMB));
   const worst = defaults.filter((scenario) => scenario.peakRssMB >= 300).map(({ id }) => id);
   targets.push({
-    target: 'peak RSS < 300 MB in every scenario',
+    target: `peak RSS < 300 MB in every scenario (started as deployed: node ${deployedNodeFlags().join(' ')})`,
     measured:
       `highest ${peak} MB${worst.length > 0 ? ` (over in ${worst.join(', ')})` : ''}; ` +
       `app A's lifetime high-water mark ${results.highWaterMarkMB} MB`,
@@ -643,9 +644,10 @@ function evaluateTargets(results: RunResults): TargetResult[] {
   const smallHeap = byId.get('2m');
   if (smallHeap) {
     targets.push({
-      target: 'peak RSS < 300 MB with node --max-old-space-size=128 (scenario 2m, not a default)',
-      measured: `${smallHeap.peakRssMB} MB at ${smallHeap.load.requestsPerSecond} req/s (scenario 2: ${accepted.peakRssMB} MB at ${accepted.load.requestsPerSecond} req/s)`,
-      met: smallHeap.peakRssMB < 300,
+      target:
+        "for comparison: scenario 2 on node's default heap limit (2m, not how it is deployed)",
+      measured: `${smallHeap.peakRssMB} MB at ${smallHeap.load.requestsPerSecond} req/s (scenario 2, as deployed: ${accepted.peakRssMB} MB at ${accepted.load.requestsPerSecond} req/s)`,
+      met: null,
     });
   }
   targets.push({
@@ -836,17 +838,17 @@ async function run(cleanup: Cleanup): Promise<void> {
     await appB.stop();
   }
 
-  // RSS under load is mostly old-space garbage V8 has not collected yet: the same load with a
-  // smaller old space shows what a NODE_OPTIONS setting would give.
-  log('app E: scenario 2 with node --max-old-space-size=128');
-  const appE = await startApp(context, { nodeFlags: ['--max-old-space-size=128'] });
+  // Without the deployed heap cap V8 lets old space grow with the machine's memory: the same
+  // load shows what the cap costs in throughput and saves in memory.
+  log("app E: scenario 2 with node's default heap limit");
+  const appE = await startApp(context, { asDeployed: false });
   scenarios.push(
     await acceptedSends(
       context,
       '2m',
       appE,
       RANGE.accepted,
-      'as 2, app started with node --max-old-space-size=128',
+      `as 2, without the deployed ${deployedNodeFlags().join(' ')} (node's default heap)`,
       5_000_000,
     ),
   );

@@ -11,6 +11,17 @@ export interface AppLogLine {
   at: number;
 }
 
+/**
+ * The node flags the app is deployed with: the Dockerfile's NODE_OPTIONS (package.json's start
+ * scripts pass the same), so the benchmark measures the process operators run.
+ */
+export function deployedNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(REPOSITORY_ROOT, 'Dockerfile'), 'utf8');
+  const options = /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1];
+  if (!options) throw new Error('The Dockerfile sets no NODE_OPTIONS: the bench needs its flags');
+  return options.split(/\s+/).filter(Boolean);
+}
+
 export interface AppProcessOptions {
   env: Record<string, string>;
   port: number;

@@ -177,7 +177,7 @@ export function renderTargetTable(results: RunResults): string {
     results.targets.map((target) => [
       target.target,
       target.measured,
-      target.met === null ? 'pending' : target.met ? 'met' : '**not met**',
+      target.met === null ? '—' : target.met ? 'met' : '**not met**',
     ]),
   );
 }
