@@ -9,6 +9,7 @@ import { RandomSource } from '../common/random';
 import { Locale } from '../common/locale';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
+import { WriteBatcher } from '../database/write-batcher';
 import { NormalizedPhone } from '../phone/phone.service';
 import { PhoneService } from '../phone/phone.service';
 import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
@@ -82,6 +83,13 @@ interface VerificationRow {
   updated_at: Date;
 }
 
+/** What the provider answered a first send with, for its verification's row. */
+interface ProviderSids {
+  id: string;
+  verificationSid: string | null;
+  messageSid: string | null;
+}
+
 const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts, max_attempts,
   send_count, expires_at, created_at, updated_at`;
 
@@ -98,6 +106,7 @@ export class VerificationService {
    * They start from a typical Twilio round trip so a fresh instance has no gap to measure.
    */
   private deliveryLatencyMs: number;
+  private readonly sidWrites = new WriteBatcher<ProviderSids>((batch) => this.writeSids(batch));
   private checkLatencyMs: number;
   private readonly sms: SmsConfig;
   private readonly twilio: TwilioConfig;
@@ -365,23 +374,42 @@ export class VerificationService {
     if (channel === 'suppressed') await this.suppress(target, purpose, row, now);
     if (!provider) return { row };
 
+    let receipt: SendCodeReceipt;
     try {
-      const receipt = await this.deliver(provider, target, purpose, locale, code, row, now);
-      const [updated] = await this.sql.rows<VerificationRow>(
-        `UPDATE sms_verifications SET twilio_sid = COALESCE(twilio_sid, $2), message_sid = $3
-          WHERE id = $1 RETURNING ${RETURNING}`,
-        [
-          id,
-          receipt.kind === 'verification' ? receipt.sid : null,
-          receipt.kind === 'message' ? receipt.sid : null,
-        ],
-      );
-      return { row: updated };
+      receipt = await this.deliver(provider, target, purpose, locale, code, row, now);
     } catch (error) {
       // Nothing was sent: the row must not look like a live verification.
       await this.fail(id, now);
       throw error;
     }
+    const sids: ProviderSids = {
+      id,
+      verificationSid: receipt.kind === 'verification' ? receipt.sid : null,
+      messageSid: receipt.kind === 'message' ? receipt.sid : null,
+    };
+    // The code is on its way and the row already checks it: a failure to note the sids must not
+    // turn the answer into an error (the client would ask again and get a second SMS).
+    await this.sidWrites.add(sids).catch((error: unknown) => {
+      this.logger.warn({ err: error, verificationId: id }, 'could not record the provider sids');
+    });
+    return { row: { ...row, twilio_sid: row.twilio_sid ?? sids.verificationSid } };
+  }
+
+  /** Every first send's sids, a batch of sends per statement (see WriteBatcher). */
+  private async writeSids(batch: ProviderSids[]): Promise<void> {
+    await this.sql.rows(
+      `UPDATE sms_verifications AS verification
+          SET twilio_sid = COALESCE(verification.twilio_sid, sent.verification_sid),
+              message_sid = sent.message_sid
+         FROM unnest($1::uuid[], $2::varchar[], $3::varchar[])
+           AS sent (id, verification_sid, message_sid)
+        WHERE verification.id = sent.id`,
+      [
+        batch.map((sids) => sids.id),
+        batch.map((sids) => sids.verificationSid),
+        batch.map((sids) => sids.messageSid),
+      ],
+    );
   }
 
   private async resend(

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { TestApp, startTestApp } from '../support/test-app';
@@ -246,5 +247,43 @@ describe('an open Twilio circuit', () => {
       expect(response.headers['retry-after']).toBe(String(response.body.retryAfter));
     }
     expect(await circuitGauge(service, 'twilio-verify')).toBe('1');
+  });
+});
+
+describe('a database failure after Twilio accepted the message', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let database: Client;
+
+  beforeAll(async () => {
+    fake = await startFakeTwilio();
+    service = await startTestApp({ skipAccountFilter: true, env: messagingEnv(fake) });
+    database = new Client({ connectionString: service.databaseUrl });
+    await database.connect();
+    // Only the note of the message sid fails: the row (and its code) was written before the send.
+    await database.query(`
+      CREATE FUNCTION refuse_message_sid() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'message_sid refused by the test'; END $$;
+      CREATE TRIGGER refuse_message_sid BEFORE UPDATE OF message_sid ON sms_verifications
+        FOR EACH ROW EXECUTE FUNCTION refuse_message_sid();`);
+  });
+  afterAll(async () => {
+    await database?.end();
+    await service?.close();
+    await fake?.stop();
+  });
+
+  it('still answers 200, so the client does not ask for a second SMS, and the code verifies', async () => {
+    const phoneNumber = '+251911300400';
+    await send(service, phoneNumber).expect(200);
+    expect(messageRequests(fake)).toBe(1);
+    expect(service.logs.some((line) => line.msg === 'could not record the provider sids')).toBe(
+      true,
+    );
+
+    const code = /(\d{6})/.exec(fake.lastMessageTo(phoneNumber)!.body)![1];
+    const verified = await verify(service, phoneNumber, code).expect(200);
+    expect(verified.body).toMatchObject({ status: 'approved', valid: true });
+    expect(messageRequests(fake)).toBe(1);
   });
 });

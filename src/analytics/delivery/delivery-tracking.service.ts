@@ -1,9 +1,16 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
 import { SmsEvent, SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
+import { WriteBatcher } from '../../database/write-batcher';
 import { DeliveryFilters } from '../../sms/delivery-filters';
 import { SmsProviders } from '../../sms/providers/sms-providers';
 import { AnalyticsConfig } from '../analytics.config';
@@ -57,13 +64,21 @@ const PRICE_SWEEP_INTERVAL_MS = 60_000;
  * callbacks: analytics events, suppression of numbers that bounce permanently, and Twilio's real
  * price once it is known (fetched some time after delivery).
  */
+/** A `sent` event with what its sms_messages row cannot do without. */
+type SentMessage = SmsEvent & { providerSid: string; phoneHash: string; country: string };
+
 @Injectable()
-export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
+export class DeliveryTrackingService
+  implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown
+{
   private readonly logger = new Logger('DeliveryTracking');
   private readonly config: AnalyticsConfig;
   private sweeper?: NodeJS.Timeout;
   /** Inserts of just-sent messages still in flight, so a fast callback can wait for its row. */
   private readonly tracking = new Map<string, Promise<void>>();
+  private readonly messageWrites = new WriteBatcher<SentMessage & { trackedAt: Date }>((batch) =>
+    this.insertMessages(batch),
+  );
 
   constructor(
     private readonly analytics: AnalyticsDatabase,
@@ -81,7 +96,13 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
     this.events.subscribe((event) => {
       const sid = event.providerSid;
       if (event.status !== 'sent' || !sid?.startsWith('SM')) return;
-      const insert = this.track(event).finally(() => this.tracking.delete(sid));
+      if (!event.phoneHash || !event.country) return;
+      const insert = this.track({
+        ...event,
+        providerSid: sid,
+        phoneHash: event.phoneHash,
+        country: event.country,
+      }).finally(() => this.tracking.delete(sid));
       this.tracking.set(sid, insert);
     });
     this.filters.register('bounced', (target) => this.isDeliverable(target.phoneHash));
@@ -91,6 +112,11 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  /** Before the database pools close: messages sent so far keep their tracking rows. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.messageWrites.drained();
   }
 
   async handle(callback: StatusCallback): Promise<{ changed: boolean }> {
@@ -190,28 +216,38 @@ export class DeliveryTrackingService implements OnModuleInit, OnModuleDestroy {
     return true;
   }
 
-  private async track(event: SmsEvent): Promise<void> {
-    const now = this.clock.now();
+  private async track(event: SentMessage): Promise<void> {
     try {
-      await this.analytics.rows(
-        `INSERT INTO sms_messages (sid, verification_id, phone_hash, country_code, purpose, status,
-            status_rank, segments, estimated_cost, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8)
-         ON CONFLICT (sid) DO NOTHING`,
-        [
-          event.providerSid,
-          event.verificationId ?? null,
-          event.phoneHash,
-          event.country,
-          event.purpose ?? null,
-          event.segments ?? 1,
-          event.cost ?? null,
-          now,
-        ],
-      );
+      await this.messageWrites.add({ ...event, trackedAt: this.clock.now() });
     } catch (error) {
       this.logger.warn({ err: error }, 'could not track a sent message');
     }
+  }
+
+  /** The sent messages of a batch of sends, in one statement (see WriteBatcher). */
+  private async insertMessages(batch: (SentMessage & { trackedAt: Date })[]) {
+    const column = <T>(value: (event: (typeof batch)[number]) => T) => batch.map(value);
+    await this.analytics.rows(
+      `INSERT INTO sms_messages (sid, verification_id, phone_hash, country_code, purpose, status,
+          status_rank, segments, estimated_cost, created_at, updated_at)
+       SELECT sid, verification_id, phone_hash, country_code, purpose, 'queued', 0, segments,
+              estimated_cost, tracked_at, tracked_at
+         FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::char(2)[], $5::varchar[],
+                     $6::smallint[], $7::numeric[], $8::timestamptz[])
+           AS sent (sid, verification_id, phone_hash, country_code, purpose, segments,
+                    estimated_cost, tracked_at)
+       ON CONFLICT (sid) DO NOTHING`,
+      [
+        column((event) => event.providerSid),
+        column((event) => event.verificationId ?? null),
+        column((event) => event.phoneHash),
+        column((event) => event.country),
+        column((event) => event.purpose ?? null),
+        column((event) => event.segments ?? 1),
+        column((event) => event.cost ?? null),
+        column((event) => event.trackedAt),
+      ],
+    );
   }
 
   private async suppress(phoneHash: string, errorCode: string, now: Date): Promise<void> {
