@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { BatchedLookup } from '../database/batched-lookup';
 import { Sql } from '../database/sql';
 
 /** The columns of `users` the auth flows read, in the shape they read them. */
@@ -21,6 +22,8 @@ export interface NewUser {
 const COLUMNS = `id, phone_number AS "phoneNumber", password_hash AS "passwordHash",
   phone_verified_at AS "phoneVerifiedAt", two_factor_enabled AS "twoFactorEnabled",
   token_version AS "tokenVersion"`;
+
+export type PhoneStatus = 'none' | 'unverified' | 'verified';
 
 /** PostgreSQL unique_violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -48,15 +51,22 @@ export class UserRepository {
     return user;
   }
 
-  /** Whether a number is on an account, and verified there. */
-  async phoneStatus(phoneNumberHash: string): Promise<'none' | 'unverified' | 'verified'> {
-    const [row] = await this.sql.rows<{ verified: boolean }>(
-      `SELECT phone_verified_at IS NOT NULL AS verified FROM users WHERE phone_number_hash = $1`,
-      [phoneNumberHash],
-    );
-    if (!row) return 'none';
-    return row.verified ? 'verified' : 'unverified';
+  /**
+   * Whether a number is on an account, and verified there. Every send asks (the account delivery
+   * filter), so concurrent sends share one query.
+   */
+  phoneStatus(phoneNumberHash: string): Promise<PhoneStatus> {
+    return this.phoneStatuses.get(phoneNumberHash);
   }
+
+  private readonly phoneStatuses = new BatchedLookup<string, PhoneStatus>(async (hashes) => {
+    const rows = await this.sql.rows<{ hash: string; verified: boolean }>(
+      `SELECT phone_number_hash AS hash, phone_verified_at IS NOT NULL AS verified
+         FROM users WHERE phone_number_hash = ANY($1)`,
+      [hashes],
+    );
+    return new Map(rows.map((row) => [row.hash, row.verified ? 'verified' : 'unverified']));
+  }, 'none');
 
   async tokenVersionOf(id: string): Promise<number | undefined> {
     const [row] = await this.sql.rows<{ token_version: number }>(

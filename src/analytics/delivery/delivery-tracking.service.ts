@@ -10,6 +10,7 @@ import { Clock } from '../../common/clock';
 import { SmsEvent, SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
+import { BatchedLookup } from '../../database/batched-lookup';
 import { WriteBatcher } from '../../database/write-batcher';
 import { DeliveryFilters } from '../../sms/delivery-filters';
 import { SmsProviders } from '../../sms/providers/sms-providers';
@@ -261,13 +262,18 @@ export class DeliveryTrackingService
     this.logger.log({ errorCode }, 'number suppressed after a permanent delivery failure');
   }
 
-  private async isDeliverable(phoneHash: string): Promise<boolean> {
-    const rows = await this.sql.rows(
-      `SELECT 1 FROM sms_suppressions WHERE phone_hash = $1 AND expires_at > $2`,
-      [phoneHash, this.clock.now()],
-    );
-    return rows.length === 0;
+  /** Every send asks, so concurrent sends share one query. */
+  private isDeliverable(phoneHash: string): Promise<boolean> {
+    return this.deliverable.get(phoneHash);
   }
+
+  private readonly deliverable = new BatchedLookup<string, boolean>(async (phoneHashes) => {
+    const suppressed = await this.sql.rows<{ phone_hash: string }>(
+      `SELECT phone_hash FROM sms_suppressions WHERE phone_hash = ANY($1) AND expires_at > $2`,
+      [phoneHashes, this.clock.now()],
+    );
+    return new Map(suppressed.map((row) => [row.phone_hash, false]));
+  }, true);
 }
 
 /** Twilio delivery error codes and what they mean for an operator. */
