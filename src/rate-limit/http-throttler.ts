@@ -72,11 +72,11 @@ export class RateLimitThrottlerStorage implements ThrottlerStorage {
 /**
  * Generic per-IP throttling on every route: keys are HMACs of the IP, 429s use our envelope.
  *
- * On the send route the rule is not consumed here but handed to SmsRateLimitGuard, which adds it
- * to the send rules' single consume(): one store round trip per send instead of two, on the path
- * an SMS-bombing attacker hammers. The one difference: a send refused by an SMS layer does not
- * count against the route's HTTP budget, which can only matter while the SMS layers (stricter,
- * and keyed on the same IP) are refusing anyway.
+ * On the SMS routes (send and verify-code) the rule is not consumed here but handed to
+ * SmsRateLimitGuard, which adds it to the SMS rules' single consume(): one store round trip per
+ * request instead of two, on the paths an SMS-bombing or code-guessing attacker hammers. The one
+ * difference: a request refused by an SMS layer does not count against the route's HTTP budget,
+ * which can only matter while the SMS layers (stricter, keyed on the same IP) refuse anyway.
  */
 @Injectable()
 export class HttpThrottlerGuard extends ThrottlerGuard {
@@ -94,7 +94,7 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
       SMS_RATE_LIMIT_KIND,
       request.context.getHandler(),
     );
-    if (kind !== 'send') return super.handleRequest(request);
+    if (kind === undefined) return super.handleRequest(request);
     const { req } = this.getRequestResponse(request.context);
     const tracker = await request.getTracker(req, request.context);
     const key = request.generateKey(request.context, tracker, request.throttler.name ?? 'default');

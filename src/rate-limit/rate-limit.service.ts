@@ -92,12 +92,14 @@ export class RateLimitService {
     });
   }
 
-  async consumeVerify(attempt: VerifyAttempt): Promise<QuotaHeaders> {
+  /** `httpRule` as for consumeSend. */
+  async consumeVerify(attempt: VerifyAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
     const phoneHash = this.hasher.hash('phone', attempt.e164);
     const rules = verifyRules(
       { phoneHash, ipHash: this.hasher.hash('ip', attempt.ip) },
       this.config,
     );
+    if (httpRule) rules.push(httpRule);
     return this.consume(rules, 'verify-phone', { phoneHash });
   }
 

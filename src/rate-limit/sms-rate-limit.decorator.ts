@@ -14,13 +14,13 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
 
 /**
  * The SMS limits and their Swagger documentation in one decorator, so the two cannot drift.
- * The policy itself lives in RateLimitService, not in the controller. `send` installs the guard;
- * `verify` documents limits that VerificationService.check applies on every path.
+ * The policy itself lives in RateLimitService, not in the controller; SmsRateLimitGuard applies it
+ * before the handler runs (for code checks, VerificationService.check does on the other paths).
  */
 export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
-    ...(kind === 'send' ? [UseGuards(SmsRateLimitGuard)] : []),
+    UseGuards(SmsRateLimitGuard),
     ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: DESCRIPTIONS[kind] }),
     ApiServiceUnavailableResponse({
       type: RateLimitedEnvelopeDto,

@@ -16,6 +16,7 @@ interface SmsRequestBody {
   phoneNumber?: unknown;
   countryCode?: unknown;
   purpose?: unknown;
+  code?: unknown;
 }
 
 /**
@@ -23,12 +24,13 @@ interface SmsRequestBody {
  * (no number, unknown purpose, invalid number) passes through untouched: it reaches no provider,
  * and counting it would let garbage use up a real number's quota.
  *
- * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
- * as the send rules, so a send costs one store round trip; a body that is passed through is
- * counted by that rule alone.
+ * On /sms/verify-code it applies the code-check limits the same way and notes it on the request,
+ * so VerificationService.check, which applies them on every other path (the auth endpoints that
+ * accept a code), does not count the request twice.
  *
- * Code checks are limited inside VerificationService.check instead: /sms/verify-code and every
- * auth endpoint that accepts a code go through it, so no path can check codes around the limits.
+ * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
+ * as the SMS rules, so a send or a code check costs one store round trip; a body that is passed
+ * through is counted by that rule alone.
  */
 @Injectable()
 export class SmsRateLimitGuard implements CanActivate {
@@ -44,12 +46,13 @@ export class SmsRateLimitGuard implements CanActivate {
       SMS_RATE_LIMIT_KIND,
       context.getHandler(),
     );
-    if (kind !== 'send') return true;
+    if (kind === undefined) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const throttle = takeDeferredHttpThrottle(request);
     const body = (request.body ?? {}) as SmsRequestBody;
-    if (typeof body.phoneNumber !== 'string' || !isPurpose(body.purpose)) {
+    const codeMissing = kind === 'verify' && typeof body.code !== 'string';
+    if (typeof body.phoneNumber !== 'string' || !isPurpose(body.purpose) || codeMissing) {
       return this.throttleOnly(throttle);
     }
     const countryCode = typeof body.countryCode === 'string' ? body.countryCode : undefined;
@@ -62,6 +65,14 @@ export class SmsRateLimitGuard implements CanActivate {
       throw error;
     }
 
+    if (kind === 'verify') {
+      await this.limits.consumeVerify(
+        { e164: phone.e164, ip: request.ip },
+        throttle && httpRule(throttle),
+      );
+      verifyLimitsApplied.set(request, phone.e164);
+      return true;
+    }
     const headers = await this.limits.consumeSend(
       {
         e164: phone.e164,
@@ -84,6 +95,14 @@ export class SmsRateLimitGuard implements CanActivate {
     if (record.isBlocked) throw new RateLimitedError('http', limit, record.timeToBlockExpire);
     return true;
   }
+}
+
+/** The number whose code-check limits the guard applied for this request. */
+const verifyLimitsApplied = new WeakMap<object, string>();
+
+/** The E.164 number SmsRateLimitGuard already counted this request's code check for, if any. */
+export function verifyLimitsAppliedTo(request: object): string | undefined {
+  return verifyLimitsApplied.get(request);
 }
 
 function isPurpose(value: unknown): value is Purpose {

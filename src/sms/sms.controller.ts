@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Ip, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
 import { SmsRateLimit } from '../rate-limit/sms-rate-limit.decorator';
+import { verifyLimitsAppliedTo } from '../rate-limit/sms-rate-limit.guard';
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
@@ -68,13 +69,18 @@ export class SmsController {
     description: 'No live verification: never sent, expired or already used',
   })
   @ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto })
-  verify(@Body() body: VerifyCodeDto, @Ip() clientIp: string): Promise<VerificationResponseDto> {
+  verify(
+    @Body() body: VerifyCodeDto,
+    @Ip() clientIp: string,
+    @Req() request: object,
+  ): Promise<VerificationResponseDto> {
     return this.verifications.check({
       phoneNumber: body.phoneNumber,
       code: body.code,
       purpose: body.purpose,
       countryCode: body.countryCode,
       clientIp,
+      limitsAppliedTo: verifyLimitsAppliedTo(request),
     });
   }
 }

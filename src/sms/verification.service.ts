@@ -47,6 +47,8 @@ export interface CheckVerificationInput {
   countryCode?: string;
   /** For the per-IP limit on code checks. */
   clientIp: string;
+  /** The number SmsRateLimitGuard already applied the code-check limits to for this request. */
+  limitsAppliedTo?: string;
 }
 
 /** SMS proof for an auth endpoint: the code itself, or the token verify-code handed out. */
@@ -225,8 +227,11 @@ export class VerificationService {
   async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
     const phoneHash = this.hasher.hash('phone', phone.e164);
-    // Every code check passes here (verify-code and the auth endpoints), so do its limits.
-    await this.limits.consumeVerify({ e164: phone.e164, ip: input.clientIp });
+    // Every code check passes here (verify-code and the auth endpoints), so do its limits, unless
+    // the route's guard applied them to this very number already.
+    if (input.limitsAppliedTo !== phone.e164) {
+      await this.limits.consumeVerify({ e164: phone.e164, ip: input.clientIp });
+    }
     const now = this.clock.now();
 
     // Count the attempt before comparing, in one statement: concurrent guesses cannot share a slot.

@@ -3,10 +3,10 @@ import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { TestApp, startTestApp } from '../support/test-app';
 
 /**
- * The generic per-IP throttle (HTTP_THROTTLE_LIMIT) on the send route, where it rides in the
+ * The generic per-IP throttle (HTTP_THROTTLE_LIMIT) on the SMS routes, where it rides in the
  * same store call as the SMS limits: it still counts every request, valid or not.
  */
-describe('HTTP_THROTTLE_LIMIT on POST /sms/send-verification', () => {
+describe('HTTP_THROTTLE_LIMIT on the SMS routes', () => {
   const LIMIT = 3;
   let service: TestApp;
   let consume: jest.SpiedFunction<RateLimitStore['consume']>;
@@ -18,18 +18,24 @@ describe('HTTP_THROTTLE_LIMIT on POST /sms/send-verification', () => {
     return `+2519${String(10 + nextNumber).padStart(2, '0')}${String(200000 + nextNumber)}`;
   }
 
-  function send(body: Record<string, unknown>, forwardedFor: string) {
-    return service
-      .http()
-      .post('/sms/send-verification')
-      .set('X-Forwarded-For', forwardedFor)
-      .send(body);
+  function post(path: string, body: Record<string, unknown>, forwardedFor: string) {
+    return service.http().post(path).set('X-Forwarded-For', forwardedFor).send(body);
   }
+  const send = (body: Record<string, unknown>, forwardedFor: string) =>
+    post('/sms/send-verification', body, forwardedFor);
+  const verify = (body: Record<string, unknown>, forwardedFor: string) =>
+    post('/sms/verify-code', body, forwardedFor);
 
   beforeAll(async () => {
     service = await startTestApp({
       skipAccountFilter: true,
-      env: { ...RELAXED_LIMITS, HTTP_THROTTLE_LIMIT: String(LIMIT), TRUST_PROXY: '1' },
+      env: {
+        ...RELAXED_LIMITS,
+        HTTP_THROTTLE_LIMIT: String(LIMIT),
+        TRUST_PROXY: '1',
+        // More wrong codes than the throttle allows, so the throttle is what refuses.
+        SMS_MAX_ATTEMPTS: String(LIMIT + 2),
+      },
     });
   });
   afterAll(() => service.close());
@@ -87,5 +93,42 @@ describe('HTTP_THROTTLE_LIMIT on POST /sms/send-verification', () => {
         .send({ phoneNumber: '+251911234567' });
     for (let call = 0; call < LIMIT; call += 1) await validate().expect(200);
     await validate().expect(429);
+  });
+
+  it('checks a code against its limits and the HTTP throttle in one store call', async () => {
+    const ip = '198.51.100.5';
+    const phoneNumber = freshNumber();
+    await send({ phoneNumber, purpose: 'registration' }, '198.51.100.6').expect(200);
+    consume.mockClear();
+
+    for (let call = 0; call < LIMIT; call += 1) {
+      const wrong = await verify({ phoneNumber, code: '000000', purpose: 'registration' }, ip);
+      expect(wrong.status).toBe(200);
+      expect(wrong.body).toMatchObject({ status: 'pending', valid: false });
+    }
+    expect(consume).toHaveBeenCalledTimes(LIMIT);
+    for (const [rules] of consume.mock.calls) {
+      const layers = rules.map((rule) => rule.layer);
+      expect(layers).toContain('verify-phone');
+      expect(layers.at(-1)).toBe('http');
+    }
+    const refused = await verify({ phoneNumber, code: '000000', purpose: 'registration' }, ip);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
+  });
+
+  it('counts code checks whose body is refused before any limit applies', async () => {
+    const ip = '198.51.100.7';
+    const invalid = [
+      { phoneNumber: freshNumber(), purpose: 'registration' },
+      { phoneNumber: ['+251911234567'], code: '123456', purpose: 'registration' },
+      { phoneNumber: freshNumber(), code: '123456', purpose: 'nope' },
+    ];
+    for (const body of invalid) await verify(body, ip).expect(400);
+    const refused = await verify(
+      { phoneNumber: freshNumber(), code: '123456', purpose: 'registration' },
+      ip,
+    );
+    expect(refused.status).toBe(429);
   });
 });
