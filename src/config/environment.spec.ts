@@ -89,7 +89,11 @@ describe('loadConfiguration', () => {
         migrationsRun: true,
         dataDir: resolve('data'),
       });
-      expect(configuration.redis).toEqual({ url: undefined, keyPrefix: 'sms:' });
+      expect(configuration.redis).toEqual({
+        url: undefined,
+        clusterNodes: undefined,
+        keyPrefix: 'sms:',
+      });
     });
 
     it('falls back to a development hash secret that production would refuse', () => {
@@ -235,6 +239,84 @@ describe('loadConfiguration', () => {
       expect(problemsAbout(error, 'RATE_LIMIT_STORE')).toEqual([
         expect.stringContaining('REDIS_URL'),
       ]);
+    });
+  });
+
+  describe('REDIS_CLUSTER_NODES', () => {
+    it('runs every Redis store on the cluster, reading each entry and dropping repeats', () => {
+      const configuration = loadConfiguration({
+        REDIS_CLUSTER_NODES: ' 10.0.0.11:6379, redis-2.internal:7000 ,[::1]:7001,10.0.0.11:6379',
+      });
+      expect(configuration.redis).toEqual({
+        url: undefined,
+        clusterNodes: [
+          { host: '10.0.0.11', port: 6379 },
+          { host: 'redis-2.internal', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+        keyPrefix: 'sms:',
+      });
+      expect(configuration.rateLimit.store).toBe('redis');
+    });
+
+    it.each([
+      ['redis-1', /comma-separated host:port entries/],
+      ['redis-1:6379,,redis-2:6379', /comma-separated host:port entries/],
+      ['redis-1:6379,redis-2:port', /comma-separated host:port entries/],
+      ['redis://redis-1:6379', /"redis:\/\/redis-1:6379" is not host:port/],
+      ['redis-1:6379;redis-2:6379', /"redis-1:6379;redis-2:6379" is not host:port/],
+      ['::1:7000', /an IPv6 address goes in brackets/],
+      ['[redis-1]:7000', /"\[redis-1\]:7000" is not host:port/],
+      ['redis-1:0', /port of "redis-1:0" must be between 1 and 65535/],
+      ['redis-1:6379,redis-2:65536', /port of "redis-2:65536" must be between 1 and 65535/],
+    ])('refuses REDIS_CLUSTER_NODES=%j, quoting it', (nodes, reason) => {
+      const error = configurationErrorFor({ REDIS_CLUSTER_NODES: nodes });
+      expect(problemsAbout(error, 'REDIS_CLUSTER_NODES')).toEqual([expect.stringMatching(reason)]);
+    });
+
+    it('names each bad entry', () => {
+      const error = configurationErrorFor({ REDIS_CLUSTER_NODES: 'a:1,b:70000,c/d:1,e:80000' });
+      expect(problemsAbout(error, 'REDIS_CLUSTER_NODES')).toEqual([
+        expect.stringContaining('"b:70000"'),
+        expect.stringContaining('"c/d:1"'),
+        expect.stringContaining('"e:80000"'),
+      ]);
+    });
+
+    it('refuses REDIS_URL as well, rather than picking one of the two', () => {
+      const error = configurationErrorFor({
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+      });
+      expect(error.problems).toEqual([
+        expect.stringMatching(/^REDIS_CLUSTER_NODES: REDIS_URL is set too.*not both$/),
+      ]);
+    });
+
+    it('refuses braces in REDIS_KEY_PREFIX, which would change the hash tags', () => {
+      const error = configurationErrorFor({
+        REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+        REDIS_KEY_PREFIX: 'sms{}:',
+      });
+      expect(error.problems).toEqual([
+        expect.stringMatching(/^REDIS_KEY_PREFIX: must not contain/),
+      ]);
+      const single = loadConfiguration({
+        REDIS_URL: 'redis://127.0.0.1',
+        REDIS_KEY_PREFIX: '{sms}:',
+      });
+      expect(single.redis.keyPrefix).toBe('{sms}:');
+    });
+
+    it('satisfies RATE_LIMIT_STORE=redis without REDIS_URL', () => {
+      const configuration = loadConfiguration({
+        RATE_LIMIT_STORE: 'redis',
+        REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+      });
+      expect(configuration.rateLimit.store).toBe('redis');
+      expect(
+        problemsAbout(configurationErrorFor({ RATE_LIMIT_STORE: 'redis' }), 'RATE_LIMIT_STORE'),
+      ).toEqual([expect.stringContaining('REDIS_CLUSTER_NODES')]);
     });
   });
 

@@ -47,6 +47,8 @@ export const PUMPING_MODES = ['enforce', 'shadow', 'off'] as const;
 const COUNTRY_LIST = /^[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*$/;
 const DATABASE_URL = /^postgres(ql)?:\/\/.+/;
 const REDIS_URL = /^rediss?:\/\/.+/;
+/** The shape only; redis.config.ts checks each entry's host and port. */
+const HOST_PORT_LIST = /^[^\s,]+:\d+(\s*,\s*[^\s,]+:\d+)*$/;
 
 const toLowerTrimmed = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
@@ -183,6 +185,14 @@ export class Environment {
   @IsOptional()
   @Matches(REDIS_URL, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  @Transform(toTrimmed)
+  @IsOptional()
+  @Matches(HOST_PORT_LIST, {
+    message:
+      'REDIS_CLUSTER_NODES must be comma-separated host:port entries, e.g. 10.0.0.1:6379,10.0.0.2:6379',
+  })
+  REDIS_CLUSTER_NODES?: string;
 
   @Transform(toTrimmed)
   @IsString()

@@ -70,7 +70,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     app: appConfigFromEnvironment(environment, sectionProblems),
     security: securityConfigFromEnvironment(environment),
     database: databaseConfigFromEnvironment(environment),
-    redis: redisConfigFromEnvironment(environment),
+    redis: redisConfigFromEnvironment(environment, sectionProblems),
     phone: phoneConfigFromEnvironment(environment, sectionProblems),
     sms: smsConfigFromEnvironment(environment, sectionProblems),
     twilio: twilioConfigFromEnvironment(environment),

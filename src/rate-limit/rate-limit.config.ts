@@ -55,10 +55,11 @@ export function rateLimitConfigFromEnvironment(
   environment: Environment,
   problems: string[],
 ): RateLimitConfig {
+  const redisConfigured = Boolean(environment.REDIS_URL || environment.REDIS_CLUSTER_NODES);
   const store: RateLimitStoreKind =
-    environment.RATE_LIMIT_STORE ?? (environment.REDIS_URL ? 'redis' : 'memory');
-  if (store === 'redis' && !environment.REDIS_URL) {
-    problems.push('RATE_LIMIT_STORE=redis needs REDIS_URL');
+    environment.RATE_LIMIT_STORE ?? (redisConfigured ? 'redis' : 'memory');
+  if (store === 'redis' && !redisConfigured) {
+    problems.push('RATE_LIMIT_STORE=redis needs REDIS_URL or REDIS_CLUSTER_NODES');
   }
   const perPurpose = Object.fromEntries(
     PURPOSES.map((purpose) => [purpose, environment.SMS_RATE_LIMIT_MAX_ATTEMPTS]),

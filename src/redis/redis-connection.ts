@@ -1,38 +1,62 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Redis from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { Configuration } from '../config/configuration';
+import { RedisConfig, RedisNodeAddress } from './redis.config';
+
+export type RedisMode = 'single' | 'cluster' | 'in-memory';
+
+/** The same fail-fast budget for a single Redis and for every connection to a cluster node. */
+const NODE_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  commandTimeout: 1_000,
+};
+const reconnectDelayMs = (attempt: number) => Math.min(attempt * 200, 2_000);
 
 /**
- * The shared Redis client, or none when REDIS_URL is unset (stores then use their in-memory
- * implementation). Commands fail fast while Redis is down (no offline queue) so callers can fail
- * closed instead of waiting; the client reconnects by itself.
+ * The shared Redis client: one Redis (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES), or none
+ * (stores then use their in-memory implementation). Commands fail fast while Redis is down (no
+ * offline queue) so callers can fail closed instead of waiting; the client reconnects by itself.
+ *
+ * Both clients take the same commands, but on a cluster every multi-key command and every Lua
+ * script must keep its keys in one hash slot (a `{tag}` in the key names), or Redis answers
+ * CROSSSLOT.
  */
 @Injectable()
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
-  readonly client: Redis | null;
+  readonly client: Redis | Cluster | null;
+  readonly mode: RedisMode;
   readonly keyPrefix: string;
+  private readonly config: RedisConfig;
   private reportedDown = false;
+  /** Cluster nodes reported unreachable, so each outage is logged once. */
+  private readonly nodesReportedDown = new Set<string>();
 
   constructor(config: ConfigService<Configuration, true>) {
-    const redis = config.get('redis', { infer: true });
-    this.keyPrefix = redis.keyPrefix;
-    this.client = redis.url
-      ? new Redis(redis.url, {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          connectTimeout: 2_000,
-          commandTimeout: 1_000,
-          retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-        })
-      : null;
+    this.config = config.get('redis', { infer: true });
+    this.keyPrefix = this.config.keyPrefix;
+    if (this.config.clusterNodes) {
+      this.mode = 'cluster';
+      this.client = this.createCluster(this.config.clusterNodes);
+    } else if (this.config.url) {
+      this.mode = 'single';
+      this.client = new Redis(this.config.url, {
+        ...NODE_OPTIONS,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: reconnectDelayMs,
+      });
+    } else {
+      this.mode = 'in-memory';
+      this.client = null;
+    }
     this.client?.on('error', (error: NodeJS.ErrnoException) => {
       if (this.reportedDown) return;
       this.reportedDown = true;
       this.logger.warn(
-        { errorCode: error.code },
+        { errorCode: error.code, error: error.message },
         'Redis is unreachable; retrying in the background',
       );
     });
@@ -42,12 +66,61 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  private createCluster(nodes: RedisNodeAddress[]): Cluster {
+    const cluster = new Cluster(nodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelayMs,
+      // MOVED and ASK (resharding) are followed at once; TRYAGAIN, CLUSTERDOWN and a lost node
+      // connection (failover) are retried 100 ms apart with a fresh slot map. At most 8 of them
+      // keep the wait under a second, after which the caller fails closed as with a single Redis.
+      maxRedirections: 8,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      slotsRefreshTimeout: NODE_OPTIONS.connectTimeout,
+      // Learn nodes that came back or were added even when no command was redirected, so the
+      // readiness check sees the current primaries.
+      slotsRefreshInterval: 5_000,
+      redisOptions: NODE_OPTIONS,
+    });
+    cluster.on('node error', (error: NodeJS.ErrnoException, node: string) => {
+      if (this.nodesReportedDown.has(node)) return;
+      this.nodesReportedDown.add(node);
+      this.logger.warn(
+        { node, errorCode: error.code, error: error.message },
+        'A Redis Cluster node is unreachable',
+      );
+    });
+    cluster.on('+node', (connection: Redis) => {
+      const node = `${connection.options.host}:${connection.options.port}`;
+      connection.on('ready', () => {
+        if (this.nodesReportedDown.delete(node)) {
+          this.logger.log({ node }, 'Redis Cluster node reachable again');
+        }
+      });
+    });
+    return cluster;
+  }
+
   async onModuleInit(): Promise<void> {
     if (!this.client) {
       this.logger.warn(
-        'REDIS_URL is not set: rate limits and caches use in-memory stores (one instance only)',
+        'REDIS_URL is not set (nor REDIS_CLUSTER_NODES): rate limits and caches use in-memory ' +
+          'stores (one instance only)',
       );
       return;
+    }
+    if (this.client instanceof Cluster) {
+      const seedNodes = this.config.clusterNodes?.map(({ host, port }) => `${host}:${port}`);
+      this.logger.log(
+        { mode: this.mode, seedNodes },
+        'Redis: a Redis Cluster (REDIS_CLUSTER_NODES)',
+      );
+    } else {
+      // The host only: the URL may carry a password.
+      const node = `${this.client.options.host}:${this.client.options.port}`;
+      this.logger.log({ mode: this.mode, node }, 'Redis: a single node (REDIS_URL)');
     }
     // A Redis that is down at boot is not fatal: requests that need it fail closed until it returns.
     await this.client.connect().catch(() => undefined);

@@ -52,6 +52,8 @@ export class RedisRateLimitStore extends RateLimitStore {
 
   async reset(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
+    // One DEL for several keys is a multi-key command too: on a cluster it works only because
+    // redisKey() puts them all in the {rl} slot.
     await this.client.del(...keys.map((key) => this.redisKey(key)));
   }
 
@@ -59,8 +61,8 @@ export class RedisRateLimitStore extends RateLimitStore {
    * Every rate-limit key carries the same hash tag, so one script may touch all the keys of a
    * request on a Redis Cluster (keys of one script must share a slot). The cost: all rate-limit
    * traffic lands on one slot, hence one primary; spreading keys over slots would give up the
-   * all-or-nothing decision across layers. If the prefix itself holds a `{…}`, that becomes the
-   * tag instead, still one slot for all keys.
+   * all-or-nothing decision across layers. A `{` in the prefix would come first and change the
+   * tag (`{}` would even disable it), so REDIS_KEY_PREFIX may hold no braces on a cluster.
    */
   private redisKey(key: string): string {
     return `${this.keyPrefix}{rl}:${key}`;
