@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { DataSourceOptions } from 'typeorm';
+import { dependencyFailureReason } from '../common/errors/dependency-failure';
 import { ALL_MIGRATIONS } from '../../migrations';
 import { DatabaseConfig } from './database.config';
 import { ALL_ENTITIES } from './entities';
@@ -35,5 +37,18 @@ export function typeOrmOptions(
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     logging: ['error'],
+    poolErrorHandler: logIdleConnectionLost,
   };
+}
+
+const logger = new Logger('Database');
+
+/**
+ * An idle pooled connection that the server closes (a restart, a failover, an idle timeout)
+ * makes the pool emit `error`; unhandled, that event would end the process. The pool has already
+ * dropped the connection and opens a new one when needed, so a warning is all it takes.
+ */
+function logIdleConnectionLost(error: unknown): void {
+  const errorCode = dependencyFailureReason(error) ?? (error as { code?: unknown } | null)?.code;
+  logger.warn({ errorCode }, 'idle database connection lost');
 }

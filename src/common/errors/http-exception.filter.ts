@@ -1,6 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ErrorKind, ProductError } from './product-error';
+import { Clock } from '../clock';
+import { dependencyFailureReason } from './dependency-failure';
+import { OutageLog } from './outage-log';
+import { ErrorKind, ProductError, ServiceUnavailableError } from './product-error';
 
 /** The one error envelope of ARCHITECTURE.md §3.5. */
 export interface ErrorEnvelope {
@@ -45,31 +48,6 @@ const FASTIFY_MESSAGES: Record<string, string> = {
     'The request content type is not supported; send application/json.',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body.',
 };
-
-/** Infrastructure failures that mean "try again", not "bug": the database or Redis is down. */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '53300', // too_many_connections
-  '57014', // query_canceled (statement timeout)
-]);
-
-function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-  const driverError = (error as { driverError?: unknown }).driverError;
-  if (driverError && driverError !== error && isTransient(driverError)) return true;
-  return /Connection terminated|connection timeout|Stream isn't writeable|Connection is closed/i.test(
-    error.message,
-  );
-}
 
 /** Fastify's request errors arrive wrapped in an HttpException whose cause names the problem. */
 function httpExceptionMessage(exception: HttpException): string {
@@ -116,18 +94,7 @@ export function toEnvelope(exception: unknown): Mapped {
       headers: {},
     };
   }
-  if (isTransient(exception)) {
-    return {
-      status: 503,
-      body: {
-        success: false,
-        message: 'The service is temporarily unavailable. Please try again shortly.',
-        error: 'SERVICE_UNAVAILABLE',
-        retryAfter: 5,
-      },
-      headers: { 'Retry-After': '5' },
-    };
-  }
+  if (dependencyFailureReason(exception)) return toEnvelope(new ServiceUnavailableError());
   return {
     status: 500,
     body: { success: false, message: 'An unexpected error occurred.', error: 'INTERNAL_ERROR' },
@@ -139,19 +106,41 @@ export function toEnvelope(exception: unknown): Mapped {
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
+  private readonly outages: OutageLog;
+
+  constructor(clock: Clock) {
+    this.outages = new OutageLog(clock);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, headers } = toEnvelope(exception);
-    if (status >= 500) this.logUnexpected(exception, status);
+    if (status === 503) this.logUnavailable(exception);
+    else if (status >= 500) this.logUnexpected(exception);
     void reply.headers(headers).status(status).send(body);
   }
 
-  private logUnexpected(exception: unknown, status: number): void {
+  private logUnexpected(exception: unknown): void {
     const error = exception instanceof Error ? exception : new Error(String(exception));
-    const code = (error as { code?: unknown }).code;
-    if (status === 503)
-      this.logger.warn({ errorName: error.name, errorCode: code }, 'dependency unavailable');
-    else this.logger.error({ err: error }, 'unhandled error');
+    this.logger.error({ err: error }, 'unhandled error');
+  }
+
+  /**
+   * An outage fails every request; one line per cause and interval tells the operator, and the
+   * per-response count is in the metrics. Only codes are logged: a driver's message may carry a
+   * host or a query.
+   */
+  private logUnavailable(exception: unknown): void {
+    const errorName = (exception as { name?: unknown } | null)?.name;
+    const cause =
+      exception instanceof ProductError
+        ? exception.code
+        : (dependencyFailureReason(exception) ?? String(errorName));
+    const { log, unlogged } = this.outages.record(cause);
+    if (!log) return;
+    this.logger.warn(
+      { errorName, errorCode: cause, repeatsSinceLastLine: unlogged },
+      'dependency unavailable',
+    );
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * Recognises failures of an outside dependency (PostgreSQL, Redis) that mean "try again
+ * shortly", not "bug": the server is down, restarting, refusing connections or too slow. The
+ * answer is a short reason that is safe to log (an error code, never a message that could carry
+ * a host, a query or its parameters).
+ */
+
+/** Socket errors of Node's `net`, as the pg and ioredis drivers pass them on. */
+const SOCKET_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of a server that cannot serve right now
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html). Class 08 (connection
+ * exception) is matched as a whole below.
+ */
+const POSTGRES_STATES = new Set([
+  '57P01', // admin_shutdown: `pg_ctl stop -m fast`, a failover
+  '57P02', // crash_shutdown: another backend crashed, the server is resetting
+  '57P03', // cannot_connect_now: starting up or shutting down
+  '57P05', // idle_session_timeout
+  '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout, an overloaded server
+]);
+
+/** Drivers' own errors that carry no code: the message is the only sign. */
+const CODELESS_MESSAGES: [RegExp, string][] = [
+  // pg: the server closed the socket (restart, crash, network)
+  [/^Connection terminated/, 'connection terminated'],
+  // pg-pool: no connection within connectionTimeoutMillis (server unreachable, or pool exhausted)
+  [/^timeout exceeded when trying to connect$/, 'pool connect timeout'],
+  // pg: a query on a client whose connection already failed
+  [/is not queryable$/, 'connection lost'],
+  // ioredis with the offline queue disabled, or after quit
+  [/^Stream isn't writeable/, 'redis offline'],
+  [/^Connection is closed\.?$/, 'redis connection closed'],
+  // ioredis Cluster: no slot map yet, redirections or failovers that did not settle, every node
+  // unreachable; Redis itself while a slot has no reachable primary
+  [/^Cluster isn't ready/, 'redis cluster not ready'],
+  [/^Too many Cluster redirections/, 'redis cluster redirections'],
+  [/^None of startup nodes is available/, 'redis cluster unreachable'],
+  [/^Failed to refresh slots cache/, 'redis cluster unreachable'],
+  [/^CLUSTERDOWN\b/, 'redis cluster down'],
+  [/^TRYAGAIN\b/, 'redis cluster resharding'],
+];
+
+/** How deep wrappers (TypeORM's driverError, `cause`, AggregateError) are followed. */
+const MAX_DEPTH = 4;
+
+/**
+ * The reason `error` means a dependency is unavailable, or undefined when it means something
+ * else. Errors are recognised by shape rather than class: pg, pg-pool, TypeORM and Node's sockets
+ * each use their own, and socket errors fail `instanceof Error` inside Jest's VM sandbox.
+ */
+export function dependencyFailureReason(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > MAX_DEPTH) return undefined;
+  const { code, message, driverError, cause, errors } = error as {
+    code?: unknown;
+    message?: unknown;
+    driverError?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (typeof code === 'string') {
+    if (SOCKET_ERRORS.has(code) || POSTGRES_STATES.has(code)) return code;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return code;
+  }
+  if (typeof message === 'string') {
+    const known = CODELESS_MESSAGES.find(([pattern]) => pattern.test(message));
+    if (known) return known[1];
+  }
+  // Node's connect to a name with several addresses fails with one error per address.
+  const nested = [driverError, cause, ...(Array.isArray(errors) ? errors : [])];
+  for (const inner of nested) {
+    if (inner === error) continue;
+    const reason = dependencyFailureReason(inner, depth + 1);
+    if (reason) return reason;
+  }
+  return undefined;
+}

@@ -1,0 +1,320 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { FakeTwilioServer } from '../fakes/fake-twilio-server';
+import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
+import { PrivatePostgres } from '../support/private-postgres';
+import { TestApp, startTestApp } from '../support/test-app';
+
+/** Every request must be answered within this, database up or down. */
+const ANSWER_WITHIN_MS = 4_000;
+/** After PostgreSQL is back, the pool must serve again within this, without a restart of ours. */
+const RECOVERY_WITHIN_MS = 15_000;
+const WORKERS = 4;
+const PAUSE_BETWEEN_REQUESTS_MS = 20;
+const OUTAGE_MS = 3_000;
+/** Trust authentication accepts any password: this one must never reach a log line. */
+const DATABASE_PASSWORD = 'db-password-never-logged-3f9a';
+
+let phoneCounter = 0;
+/** A fresh Ethiopian mobile number per send, so no two sends share a verification. */
+function nextPhone(): string {
+  phoneCounter += 1;
+  return `+2519170${String(phoneCounter).padStart(5, '0')}`;
+}
+
+interface Exchange {
+  route: 'send' | 'verify' | 'live' | 'ready';
+  phoneNumber?: string;
+  startedAt: number;
+  finishedAt: number;
+  /** 0 when no answer came within the deadline. */
+  status: number;
+  body: Record<string, unknown>;
+  retryAfter?: string;
+}
+
+function durationOf(exchange: Pick<Exchange, 'startedAt' | 'finishedAt'>): number {
+  return exchange.finishedAt - exchange.startedAt;
+}
+
+/**
+ * A steady stream of sends from a few concurrent clients, each also checking the code of an
+ * earlier accepted send (read from the fake Twilio, as the user would read the SMS).
+ */
+class Traffic {
+  readonly exchanges: Exchange[] = [];
+  /** Accepted sends: phone number → the sid answered. */
+  readonly accepted = new Map<string, string>();
+  readonly verified = new Set<string>();
+  private readonly awaitingCheck: string[] = [];
+  private running = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(
+    private readonly service: TestApp,
+    private readonly fake: FakeTwilioServer,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.workers = Array.from({ length: WORKERS }, () => this.work());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers);
+  }
+
+  async send(phoneNumber: string): Promise<Exchange> {
+    const exchange = await this.exchange('send', phoneNumber, '/sms/send-verification', {
+      phoneNumber,
+      purpose: 'login',
+      locale: 'en',
+    });
+    if (exchange.status === 200) {
+      this.accepted.set(phoneNumber, String(exchange.body.sid));
+      this.awaitingCheck.push(phoneNumber);
+    }
+    return exchange;
+  }
+
+  async verify(phoneNumber: string): Promise<Exchange> {
+    const exchange = await this.exchange('verify', phoneNumber, '/sms/verify-code', {
+      phoneNumber,
+      code: codeSentTo(this.fake, phoneNumber),
+      purpose: 'login',
+    });
+    if (exchange.status === 200 && exchange.body.valid === true) this.verified.add(phoneNumber);
+    return exchange;
+  }
+
+  async probe(route: 'live' | 'ready'): Promise<Exchange> {
+    return this.exchange(route, undefined, route === 'live' ? '/health/live' : '/health/ready');
+  }
+
+  private async work(): Promise<void> {
+    for (let round = 0; this.running; round += 1) {
+      await this.send(nextPhone());
+      const phoneNumber = round % 2 === 1 ? this.awaitingCheck.shift() : undefined;
+      if (phoneNumber) {
+        const checked = await this.verify(phoneNumber);
+        // The check did not happen: the user would try the same code again later.
+        if (checked.status !== 200) this.awaitingCheck.push(phoneNumber);
+      }
+      await sleep(PAUSE_BETWEEN_REQUESTS_MS);
+    }
+  }
+
+  private async exchange(
+    route: Exchange['route'],
+    phoneNumber: string | undefined,
+    path: string,
+    body?: Record<string, unknown>,
+  ): Promise<Exchange> {
+    const startedAt = Date.now();
+    const request = body
+      ? this.service.http().post(path).send(body)
+      : this.service.http().get(path);
+    let exchange: Exchange;
+    try {
+      const response = await request.timeout(ANSWER_WITHIN_MS * 2);
+      exchange = {
+        route,
+        phoneNumber,
+        startedAt,
+        finishedAt: Date.now(),
+        status: response.status,
+        body: response.body as Record<string, unknown>,
+        retryAfter: response.headers['retry-after'] as string | undefined,
+      };
+    } catch (error) {
+      exchange = {
+        route,
+        phoneNumber,
+        startedAt,
+        finishedAt: Date.now(),
+        status: 0,
+        body: { error: String(error) },
+      };
+    }
+    this.exchanges.push(exchange);
+    return exchange;
+  }
+}
+
+function codeSentTo(fake: FakeTwilioServer, phoneNumber: string): string {
+  const body = fake.lastMessageTo(phoneNumber)?.body ?? '';
+  const match = /(\d{6})/.exec(body);
+  if (!match) throw new Error(`no code in the SMS to ${phoneNumber}: "${body}"`);
+  return match[1];
+}
+
+async function queryPrivateDatabase<T>(url: string, text: string, values: unknown[]): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL restarted under traffic', () => {
+  let postgres: PrivatePostgres;
+  let databaseUrl: string;
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let traffic: Traffic;
+  /** The timeline of the outage, in Date.now() milliseconds. */
+  const timeline = { stopRequested: 0, down: 0, startRequested: 0, up: 0, recovered: 0 };
+  const probesWhileDown: Exchange[] = [];
+
+  beforeAll(async () => {
+    postgres = await PrivatePostgres.create();
+    databaseUrl = await postgres.createDatabase('sms');
+    const withPassword = new URL(databaseUrl);
+    withPassword.password = DATABASE_PASSWORD;
+    fake = await startFakeTwilio();
+    service = await startTestApp({
+      databaseUrl: withPassword.toString(),
+      skipAccountFilter: true,
+      env: messagingEnv(fake, { DATABASE_MIGRATIONS_RUN: 'true' }),
+    });
+    traffic = new Traffic(service, fake);
+
+    traffic.start();
+    await sleep(1_500);
+
+    timeline.stopRequested = Date.now();
+    await postgres.stop();
+    timeline.down = Date.now();
+    await sleep(OUTAGE_MS / 2);
+    probesWhileDown.push(await traffic.probe('live'), await traffic.probe('ready'));
+    await sleep(OUTAGE_MS / 2);
+
+    timeline.startRequested = Date.now();
+    await postgres.start();
+    timeline.up = Date.now();
+    while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
+      const probe = await traffic.send(nextPhone());
+      if (probe.status === 200) {
+        timeline.recovered = probe.finishedAt;
+        break;
+      }
+      await sleep(100);
+    }
+    await sleep(1_500);
+    await traffic.stop();
+  }, 90_000);
+
+  afterAll(async () => {
+    try {
+      await traffic?.stop();
+      await service?.close();
+      await fake?.stop();
+    } finally {
+      await postgres?.destroy();
+    }
+  });
+
+  it('answers every request with 200 or 503, within seconds, never 500', () => {
+    const unexpected = traffic.exchanges.filter(
+      (exchange) => exchange.status !== 200 && exchange.status !== 503,
+    );
+    expect(unexpected.map(({ route, status, body }) => ({ route, status, body }))).toEqual([]);
+    const slow = traffic.exchanges.filter((exchange) => durationOf(exchange) >= ANSWER_WITHIN_MS);
+    expect(
+      slow.map(({ route, status, ...times }) => ({ route, status, ms: durationOf(times) })),
+    ).toEqual([]);
+  });
+
+  it('answers sends and checks with 503 in the error envelope with Retry-After while down', () => {
+    const whileDown = traffic.exchanges.filter(
+      (exchange) =>
+        exchange.startedAt >= timeline.down && exchange.finishedAt <= timeline.startRequested,
+    );
+    expect(whileDown.filter((exchange) => exchange.route === 'send').length).toBeGreaterThan(10);
+    expect(whileDown.some((exchange) => exchange.route === 'verify')).toBe(true);
+    const answered = whileDown.filter(({ route }) => route === 'send' || route === 'verify');
+    expect(answered.filter((exchange) => exchange.status !== 503)).toEqual([]);
+    const unavailable = traffic.exchanges.filter(
+      ({ route, status }) => (route === 'send' || route === 'verify') && status === 503,
+    );
+    for (const exchange of unavailable) {
+      expect(exchange.body).toEqual({
+        success: false,
+        error: 'SERVICE_UNAVAILABLE',
+        message: expect.any(String),
+        retryAfter: expect.any(Number),
+      });
+      expect(exchange.retryAfter).toBe(String(exchange.body.retryAfter));
+    }
+  });
+
+  it('stays live but not ready while PostgreSQL is down', () => {
+    const [live, ready] = probesWhileDown;
+    expect(live.status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({
+      details: { database: { status: 'down', message: 'The database is unreachable' } },
+    });
+    // The probe is public: nothing about where the database is.
+    expect(JSON.stringify(ready.body)).not.toContain(String(postgres.port));
+  });
+
+  it('serves again on its own soon after PostgreSQL is back', () => {
+    expect(timeline.recovered).toBeGreaterThan(0);
+    expect(timeline.recovered - timeline.up).toBeLessThan(RECOVERY_WITHIN_MS);
+    const afterRecovery = traffic.exchanges.filter(
+      (exchange) => exchange.startedAt > timeline.recovered,
+    );
+    expect(afterRecovery.filter((exchange) => exchange.route === 'send').length).toBeGreaterThan(5);
+    expect(afterRecovery.filter((exchange) => exchange.status !== 200)).toEqual([]);
+  });
+
+  it('stored every send it accepted', async () => {
+    const acceptedSids = [...traffic.accepted.values()];
+    expect(acceptedSids.length).toBeGreaterThan(20);
+
+    const rows = await queryPrivateDatabase<{ twilio_sid: string; status: string }>(
+      databaseUrl,
+      `SELECT twilio_sid, status FROM sms_verifications WHERE twilio_sid = ANY($1)`,
+      [acceptedSids],
+    );
+
+    expect(rows.map((row) => row.twilio_sid).sort()).toEqual([...acceptedSids].sort());
+    for (const row of rows) expect(['pending', 'verified']).toContain(row.status);
+  });
+
+  it('verifies the code of every accepted send', async () => {
+    const unchecked = [...traffic.accepted.keys()].filter((phone) => !traffic.verified.has(phone));
+    for (const phoneNumber of unchecked) {
+      const checked = await traffic.verify(phoneNumber);
+      expect({ phoneNumber, status: checked.status, valid: checked.body.valid }).toEqual({
+        phoneNumber,
+        status: 200,
+        valid: true,
+      });
+    }
+    expect(traffic.verified.size).toBe(traffic.accepted.size);
+  });
+
+  it('logs the outage once per cause, with no secret or phone number', () => {
+    const unavailableAnswers = traffic.exchanges.filter(({ status }) => status === 503).length;
+    const outageLines = service.logs.filter((line) => line.msg === 'dependency unavailable');
+    const causes = outageLines.map((line) => line.errorCode);
+    expect(causes).toContain('ECONNREFUSED');
+    expect(new Set(causes).size).toBe(causes.length);
+    expect(outageLines.length).toBeLessThan(unavailableAnswers / 10);
+    // The restart closed idle pooled connections too: a warning, not a crash.
+    expect(service.logs.some((line) => line.msg === 'idle database connection lost')).toBe(true);
+    expect(service.logs.filter((line) => line.msg === 'unhandled error')).toEqual([]);
+
+    const logged = service.logs.map((line) => JSON.stringify(line));
+    expect(logged.filter((line) => line.includes(DATABASE_PASSWORD))).toEqual([]);
+    const phoneDigits = traffic.exchanges.flatMap(({ phoneNumber }) => phoneNumber?.slice(1) ?? []);
+    expect(logged.filter((line) => phoneDigits.some((digits) => line.includes(digits)))).toEqual(
+      [],
+    );
+  });
+});
