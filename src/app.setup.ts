@@ -99,6 +99,19 @@ export async function configureApp(
     crossOriginEmbedderPolicy: false,
   });
 
+  // While the server closes, Node waits for every open connection to end, and one kept alive after
+  // its last response would hold the shutdown until SHUTDOWN_TIMEOUT_MS (then exit 1): responses
+  // sent while closing tell the client to close the connection.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
+  });
+
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
     const userAgent = request.headers['user-agent'];

@@ -40,9 +40,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, configuration.app.shutdownTimeoutMs);
     deadline.unref();
-    application
-      .close()
-      .then(() => process.exit(0))
+    shutDown(application)
+      .then(() => {
+        logger.info('Stopped');
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'Shutdown failed');
         process.exit(1);
@@ -50,6 +52,18 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * The HTTP server drains first: it stops accepting connections, answers 503 to requests arriving
+ * on kept-alive ones, and waits for the requests in flight. Only then does Nest's close() run the
+ * shutdown hooks, the analytics recorder's final flush and the closing of the pools among them.
+ * Nest's own order closes the server after those hooks, so events of requests still in flight
+ * would miss the final flush.
+ */
+async function shutDown(application: NestFastifyApplication): Promise<void> {
+  await application.getHttpAdapter().getInstance().close();
+  await application.close();
 }
 
 main().catch((error: unknown) => {

@@ -1,155 +1,34 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, dropTestDatabase } from '../support/databases';
+import {
+  BOOT_TIMEOUT_MS,
+  ServiceProcess,
+  ServiceProcesses,
+  freePort,
+  logMessages,
+  stop,
+  waitForExit,
+  waitUntilServing,
+} from '../support/service-process';
 import { deleteRedisKeys } from '../support/test-app';
-import { TEST_REDIS_URL } from '../support/test-environment';
+import { PROJECT_ROOT, TEST_REDIS_URL } from '../support/test-environment';
 
 /**
- * The compiled service started the way an operator starts it (`node dist/src/main.js`), as a
- * real process with a controlled environment: what it refuses at boot, what it does with no
- * configuration at all (embedded database, in-memory stores), and how it stops.
+ * The compiled service started the way an operator starts it (`npm run build`, then
+ * `node dist/src/main.js`), as a real process with a controlled environment: what it refuses at
+ * boot, what it does with no configuration at all (embedded database, in-memory stores), and how
+ * it stops. Global setup compiles it afresh for every run: a stale build would lie.
  */
 
 const execFileAsync = promisify(execFile);
-const PROJECT_ROOT = resolve(__dirname, '../..');
-const MAIN = join(PROJECT_ROOT, 'dist/src/main.js');
-/** PGlite's first open takes seconds and ~850 MB; a loaded CI machine is slower still. */
-const BOOT_TIMEOUT_MS = 30_000;
-
-interface ServiceProcess {
-  child: ChildProcess;
-  baseUrl: string;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
-}
-
-const started: ServiceProcess[] = [];
-const temporaryDirectories: string[] = [];
-
-function temporaryDirectory(label: string): string {
-  const directory = mkdtempSync(join(tmpdir(), `sms-boot-${label}-`));
-  temporaryDirectories.push(directory);
-  return directory;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const address = server.address();
-  await new Promise((closed) => server.close(closed));
-  if (address === null || typeof address === 'string') throw new Error('no TCP port');
-  return address.port;
-}
-
-/**
- * Starts the compiled app with exactly `variables`, plus PATH and HOST=127.0.0.1 unless given:
- * nothing leaks in from the test runner's environment. The working directory is a fresh empty one, so a developer's `.env` in
- * the project root is not read and the app must find its own files from its install location.
- */
-function startService(variables: Record<string, string>): ServiceProcess {
-  const port = variables.PORT ?? '3000';
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: temporaryDirectory('cwd'),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', ...variables },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => resolveExit(code));
-  });
-  const service: ServiceProcess = {
-    child,
-    baseUrl: `http://127.0.0.1:${port}`,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-  };
-  started.push(service);
-  return service;
-}
-
-function describeOutput(service: ServiceProcess): string {
-  return `\n--- stdout ---\n${service.stdout()}\n--- stderr ---\n${service.stderr()}`;
-}
-
-async function waitForExit(
-  service: ServiceProcess,
-  timeoutMs = BOOT_TIMEOUT_MS,
-): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(`the process did not exit within ${timeoutMs} ms${describeOutput(service)}`),
-        ),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const services = new ServiceProcesses();
 
 async function get(service: ServiceProcess, path: string): Promise<Response> {
   return fetch(`${service.baseUrl}${path}`, { signal: AbortSignal.timeout(5_000) });
-}
-
-/** Polls until `path` answers 200; fails early, with the output, if the process exits. */
-async function waitUntilServing(
-  service: ServiceProcess,
-  path = '/health',
-  timeoutMs = BOOT_TIMEOUT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | null | undefined;
-  void service.exited.then((code) => (exitCode = code));
-  let lastProblem = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) {
-      throw new Error(
-        `the process exited with ${exitCode} before serving${describeOutput(service)}`,
-      );
-    }
-    try {
-      const response = await get(service, path);
-      if (response.status === 200) return;
-      lastProblem = `${path} answered ${response.status}: ${await response.text()}`;
-    } catch (error) {
-      lastProblem = String(error);
-    }
-    await new Promise((wait) => setTimeout(wait, 200));
-  }
-  throw new Error(
-    `${path} did not answer 200 within ${timeoutMs} ms (${lastProblem})${describeOutput(service)}`,
-  );
-}
-
-async function stop(service: ServiceProcess): Promise<number | null> {
-  service.child.kill('SIGTERM');
-  return waitForExit(service, 20_000);
-}
-
-/** The messages of the JSON log lines the process wrote to stdout. */
-function logMessages(service: ServiceProcess): string[] {
-  return service
-    .stdout()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg ?? ''));
 }
 
 /**
@@ -174,30 +53,12 @@ async function queryEmbeddedDatabase(dataDir: string, sql: string): Promise<unkn
   return JSON.parse(stdout) as unknown[];
 }
 
-beforeAll(async () => {
-  // Always rebuild: the test is about what `npm start` runs, and a stale dist/ would lie.
-  try {
-    await execFileAsync('npm', ['run', 'build'], { cwd: PROJECT_ROOT, timeout: 180_000 });
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`npm run build failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
-  }
-}, 200_000);
-
-afterAll(async () => {
-  for (const service of started) {
-    if (service.child.exitCode === null && service.child.signalCode === null) {
-      service.child.kill('SIGKILL');
-      await service.exited.catch(() => undefined);
-    }
-  }
-  for (const directory of temporaryDirectories) rmSync(directory, { recursive: true, force: true });
-});
+afterAll(() => services.cleanUp());
 
 describe('Boot: configuration the service refuses', () => {
   it('exits non-zero naming SMS_RATE_LIMIT_WINDOW when it is not a number, touching nothing', async () => {
-    const dataDir = join(temporaryDirectory('refused'), 'data');
-    const service = startService({ SMS_RATE_LIMIT_WINDOW: 'abc', DATA_DIR: dataDir });
+    const dataDir = join(services.temporaryDirectory('refused'), 'data');
+    const service = services.start({ SMS_RATE_LIMIT_WINDOW: 'abc', DATA_DIR: dataDir });
     expect(await waitForExit(service)).not.toBe(0);
     expect(service.stderr()).toContain('SMS_RATE_LIMIT_WINDOW');
     expect(service.stderr()).toContain('.env.example');
@@ -207,9 +68,9 @@ describe('Boot: configuration the service refuses', () => {
   });
 
   it('exits non-zero in production without secrets, naming each one', async () => {
-    const service = startService({
+    const service = services.start({
       NODE_ENV: 'production',
-      DATA_DIR: join(temporaryDirectory('production'), 'data'),
+      DATA_DIR: join(services.temporaryDirectory('production'), 'data'),
     });
     expect(await waitForExit(service)).not.toBe(0);
     for (const variable of [
@@ -224,9 +85,9 @@ describe('Boot: configuration the service refuses', () => {
 
   it('names a bad secret without printing its value', async () => {
     const secret = 'short-secret-3c9e1f';
-    const service = startService({
+    const service = services.start({
       HASH_SECRET: secret,
-      DATA_DIR: join(temporaryDirectory('secret'), 'data'),
+      DATA_DIR: join(services.temporaryDirectory('secret'), 'data'),
     });
     expect(await waitForExit(service)).not.toBe(0);
     expect(service.stderr()).toContain('HASH_SECRET');
@@ -240,13 +101,13 @@ describe('Boot: nothing configured (embedded database, in-memory stores)', () =>
   let pgVersionInode: number;
 
   beforeAll(() => {
-    dataDir = join(temporaryDirectory('embedded'), 'data');
+    dataDir = join(services.temporaryDirectory('embedded'), 'data');
   });
 
   it(
     'serves /health and /docs within 30 s and keeps the database in DATA_DIR',
     async () => {
-      first = startService({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      first = services.start({ DATA_DIR: dataDir, PORT: String(await freePort()) });
       await waitUntilServing(first);
       expect((await get(first, '/health')).status).toBe(200);
       const docs = await get(first, '/docs');
@@ -272,7 +133,7 @@ describe('Boot: nothing configured (embedded database, in-memory stores)', () =>
   it(
     'refuses a second process on the same DATA_DIR, saying the directory is in use',
     async () => {
-      const second = startService({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      const second = services.start({ DATA_DIR: dataDir, PORT: String(await freePort()) });
       expect(await waitForExit(second)).not.toBe(0);
       expect(second.stderr()).toMatch(/already in use/);
       expect(second.stderr()).toContain(dataDir);
@@ -301,7 +162,7 @@ describe('Boot: nothing configured (embedded database, in-memory stores)', () =>
          SELECT id, timestamp::text, name FROM migrations ORDER BY id;`,
       );
 
-      const restarted = startService({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      const restarted = services.start({ DATA_DIR: dataDir, PORT: String(await freePort()) });
       await waitUntilServing(restarted, '/health/ready');
       expect(await stop(restarted)).toBe(0);
 
@@ -335,8 +196,8 @@ describe('Boot: PostgreSQL and Redis configured', () => {
   it(
     'reports both up on /health/ready and leaves DATA_DIR unused',
     async () => {
-      const dataDir = join(temporaryDirectory('external'), 'data');
-      const service = startService({
+      const dataDir = join(services.temporaryDirectory('external'), 'data');
+      const service = services.start({
         DATABASE_URL: database.url,
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: redisKeyPrefix,

@@ -421,6 +421,28 @@ describe('FakeTwilioServer through the real twilio SDK', () => {
       expect(toProductError(error).code).toBe('SMS_PROVIDER_UNAVAILABLE');
     });
 
+    it('holds responses until released, recording the requests as they arrive', async () => {
+      const patientClient = createTwilioClient({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        apiBaseUrl: fake.url,
+        timeoutMs: 30_000,
+      });
+      const release = fake.holdResponses();
+      const sending = patientClient.verify.v2
+        .services(SERVICE_SID)
+        .verifications.create({ to: PHONE, channel: 'sms' });
+      while (fake.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+      // Received, not yet carried out: the request is in flight until the test lets it go.
+      expect(fake.verifications).toHaveLength(0);
+      release();
+
+      await expect(sending).resolves.toMatchObject({ status: 'pending' });
+      expect(fake.verifications).toHaveLength(1);
+      await expect(send()).resolves.toMatchObject({ status: 'pending' });
+    });
+
     it('turns 429 (20429) into SMS_PROVIDER_RATE_LIMITED with a retry delay', async () => {
       fake.failNext(1, { status: 429, code: 20429 });
 

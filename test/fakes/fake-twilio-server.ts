@@ -223,8 +223,10 @@ export class FakeTwilioServer {
   private readonly authToken: string;
   private readonly initialLatencyMs: number;
   private readonly now: () => number;
-  /** Cancels the latency and delay waits of requests still in flight. */
+  /** Cancels the latency, delay and hold waits of requests still in flight. */
   private readonly waits = new Set<() => void>();
+  /** Set while responses are held (holdResponses); resolves when they are let go. */
+  private held?: Promise<void>;
   private readonly routes: Route[];
   private port = 0;
   private listening = false;
@@ -330,10 +332,26 @@ export class FakeTwilioServer {
   }
 
   /**
-   * Forgets everything recorded and injected. Requests still waiting out a latency or delay are
-   * dropped, so they cannot change the state of the next test.
+   * Holds every response, after the latency, until the returned function is called; requests are
+   * recorded as they arrive. Unlike a latency, this keeps requests in flight for exactly as long
+   * as a test needs, however slow the machine.
+   */
+  holdResponses(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
+  }
+
+  /**
+   * Forgets everything recorded and injected. Requests still waiting out a latency, delay or hold
+   * are dropped, so they cannot change the state of the next test.
    */
   reset(): void {
+    this.held = undefined;
     this.abandonWaitingRequests();
     this.verificationList = [];
     this.messageList = [];
@@ -460,6 +478,7 @@ export class FakeTwilioServer {
     this.requestList.push(request);
 
     if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+    if (this.held) await this.waitFor(this.held);
     const fault = this.takeFault(request.path);
     if (fault?.destroySocket) {
       incoming.socket.destroy();
@@ -781,6 +800,17 @@ export class FakeTwilioServer {
         resolve();
       }, ms);
       this.waits.add(cancel);
+    });
+  }
+
+  private waitFor(released: Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cancel = () => reject(new AbandonedRequest());
+      this.waits.add(cancel);
+      void released.then(() => {
+        this.waits.delete(cancel);
+        resolve();
+      });
     });
   }
 

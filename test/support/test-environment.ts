@@ -1,3 +1,5 @@
+import { join, resolve } from 'node:path';
+
 /**
  * Where the tests find PostgreSQL and Redis. Override with TEST_DATABASE_URL (a server and a
  * database the tests may create databases from) and TEST_REDIS_URL.
@@ -26,4 +28,15 @@ export function databaseUrl(database: string): string {
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${database}`;
   return url.toString();
+}
+
+export const PROJECT_ROOT = resolve(__dirname, '../..');
+
+/**
+ * Where global setup compiles the service for this run (`npm run build` into a directory of the
+ * run's own, so concurrent runs never start a build another run is rewriting). It sits inside the
+ * project, so the service finds node_modules, i18n/ and its other files as it does from dist/.
+ */
+export function serviceBuildDirectory(runId: string = testRunId()): string {
+  return join(PROJECT_ROOT, 'test-output', 'builds', runId);
 }
