@@ -1,0 +1,285 @@
+import { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FakeTwilioServer } from '../fakes/fake-twilio-server';
+import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
+import { RELAXED_LIMITS } from '../support/relaxed-limits';
+import { freePorts, startRedisServer } from '../support/redis-server';
+import { TestApp, startTestApp } from '../support/test-app';
+
+/** Every request must be answered within this, Redis up or down. */
+const ANSWER_WITHIN_MS = 4_000;
+/** After Redis is back, the client must serve again within this, without a restart of ours. */
+const RECOVERY_WITHIN_MS = 15_000;
+const WORKERS = 4;
+const PAUSE_BETWEEN_REQUESTS_MS = 20;
+const OUTAGE_MS = 3_000;
+
+let phoneCounter = 0;
+/** A fresh Ethiopian mobile number per send, in its own number range. */
+function nextPhone(): string {
+  phoneCounter += 1;
+  return `+2519${String(20 + (phoneCounter % 70)).padStart(2, '0')}${String(400000 + phoneCounter)}`;
+}
+
+type Route = 'send' | 'verify' | 'countries' | 'live' | 'ready';
+
+interface Exchange {
+  route: Route;
+  phoneNumber?: string;
+  startedAt: number;
+  finishedAt: number;
+  /** 0 when no answer came in time. */
+  status: number;
+  body: Record<string, unknown>;
+  retryAfter?: string;
+}
+
+/**
+ * Sends to fresh numbers from a few concurrent clients, each also checking the code of an earlier
+ * accepted send and asking for a route that needs no Redis (the supported countries).
+ */
+class Traffic {
+  readonly exchanges: Exchange[] = [];
+  readonly accepted = new Set<string>();
+  readonly verified = new Set<string>();
+  private readonly awaitingCheck: string[] = [];
+  private running = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(
+    private readonly service: TestApp,
+    private readonly fake: FakeTwilioServer,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.workers = Array.from({ length: WORKERS }, () => this.work());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers);
+  }
+
+  async send(phoneNumber: string): Promise<Exchange> {
+    const exchange = await this.exchange('send', '/sms/send-verification', phoneNumber, {
+      phoneNumber,
+      purpose: 'registration',
+      locale: 'en',
+    });
+    if (exchange.status === 200) {
+      this.accepted.add(phoneNumber);
+      this.awaitingCheck.push(phoneNumber);
+    }
+    return exchange;
+  }
+
+  async verify(phoneNumber: string): Promise<Exchange> {
+    const code = /(\d{6})/.exec(this.fake.lastMessageTo(phoneNumber)?.body ?? '')?.[1];
+    const exchange = await this.exchange('verify', '/sms/verify-code', phoneNumber, {
+      phoneNumber,
+      code,
+      purpose: 'registration',
+    });
+    if (exchange.status === 200 && exchange.body.valid === true) this.verified.add(phoneNumber);
+    return exchange;
+  }
+
+  probe(route: 'live' | 'ready' | 'countries'): Promise<Exchange> {
+    const paths = { live: '/health/live', ready: '/health/ready', countries: '/phone/countries' };
+    return this.exchange(route, paths[route]);
+  }
+
+  private async work(): Promise<void> {
+    for (let round = 0; this.running; round += 1) {
+      await this.send(nextPhone());
+      const phoneNumber = round % 2 === 1 ? this.awaitingCheck.shift() : undefined;
+      if (phoneNumber) {
+        const checked = await this.verify(phoneNumber);
+        // Not checked: the user tries the same code again later.
+        if (checked.status !== 200) this.awaitingCheck.push(phoneNumber);
+      }
+      if (round % 3 === 0) await this.probe('countries');
+      await sleep(PAUSE_BETWEEN_REQUESTS_MS);
+    }
+  }
+
+  private async exchange(
+    route: Route,
+    path: string,
+    phoneNumber?: string,
+    body?: Record<string, unknown>,
+  ): Promise<Exchange> {
+    const startedAt = Date.now();
+    const request = body
+      ? this.service.http().post(path).send(body)
+      : this.service.http().get(path);
+    let exchange: Exchange;
+    try {
+      const response = await request.timeout(ANSWER_WITHIN_MS * 2);
+      exchange = {
+        route,
+        phoneNumber,
+        startedAt,
+        finishedAt: Date.now(),
+        status: response.status,
+        body: response.body as Record<string, unknown>,
+        retryAfter: response.headers['retry-after'] as string | undefined,
+      };
+    } catch (error) {
+      exchange = { route, phoneNumber, startedAt, finishedAt: Date.now(), status: 0, body: {} };
+      exchange.body = { error: String(error) };
+    }
+    this.exchanges.push(exchange);
+    return exchange;
+  }
+}
+
+describe('Redis killed and restarted under traffic', () => {
+  let redisPort: number;
+  let redis: ChildProcess | undefined;
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let traffic: Traffic;
+  const timeline = { down: 0, startRequested: 0, up: 0, recovered: 0 };
+  const probesWhileDown: Exchange[] = [];
+
+  async function killRedis(): Promise<void> {
+    const child = redis;
+    redis = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // A crash, not a clean shutdown: open connections just break.
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  beforeAll(async () => {
+    [redisPort] = await freePorts(1);
+    redis = await startRedisServer(redisPort);
+    fake = await startFakeTwilio();
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: messagingEnv(fake, {
+        ...RELAXED_LIMITS,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        SMS_MAX_ATTEMPTS: '10',
+      }),
+    });
+    traffic = new Traffic(service, fake);
+
+    traffic.start();
+    await sleep(1_500);
+
+    await killRedis();
+    timeline.down = Date.now();
+    await sleep(OUTAGE_MS / 2);
+    probesWhileDown.push(await traffic.probe('live'), await traffic.probe('ready'));
+    await sleep(OUTAGE_MS / 2);
+
+    timeline.startRequested = Date.now();
+    redis = await startRedisServer(redisPort);
+    timeline.up = Date.now();
+    while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
+      const probe = await traffic.send(nextPhone());
+      if (probe.status === 200) {
+        timeline.recovered = probe.finishedAt;
+        break;
+      }
+      await sleep(100);
+    }
+    await sleep(1_500);
+    await traffic.stop();
+  }, 90_000);
+
+  afterAll(async () => {
+    try {
+      await traffic?.stop();
+      await service?.close();
+      await fake?.stop();
+    } finally {
+      await killRedis();
+    }
+  });
+
+  it('answers every request within seconds, with 200 or 503, never 500', () => {
+    const unexpected = traffic.exchanges.filter(
+      (exchange) => exchange.status !== 200 && exchange.status !== 503,
+    );
+    expect(unexpected.map(({ route, status, body }) => ({ route, status, body }))).toEqual([]);
+    const slow = traffic.exchanges.filter(
+      (exchange) => exchange.finishedAt - exchange.startedAt >= ANSWER_WITHIN_MS,
+    );
+    expect(slow.map(({ route, status }) => ({ route, status }))).toEqual([]);
+  });
+
+  it('fails sends and code checks closed while Redis is down: 503 with Retry-After', () => {
+    const whileDown = traffic.exchanges.filter(
+      ({ route, startedAt, finishedAt }) =>
+        (route === 'send' || route === 'verify') &&
+        startedAt >= timeline.down &&
+        finishedAt <= timeline.startRequested,
+    );
+    expect(whileDown.filter(({ route }) => route === 'send').length).toBeGreaterThan(10);
+    expect(whileDown.some(({ route }) => route === 'verify')).toBe(true);
+    for (const exchange of whileDown) {
+      expect(exchange.status).toBe(503);
+      expect(exchange.body).toEqual({
+        success: false,
+        message: expect.any(String),
+        error: 'RATE_LIMIT_UNAVAILABLE',
+        retryAfter: expect.any(Number),
+      });
+      expect(exchange.retryAfter).toBe(String(exchange.body.retryAfter));
+    }
+  });
+
+  it('sends an SMS for every accepted send and for nothing else', () => {
+    const refused = traffic.exchanges.filter(
+      ({ route, status }) => route === 'send' && status !== 200,
+    );
+    expect(refused.length).toBeGreaterThan(10);
+    const texted = fake.messages.map((message) => message.to);
+    expect([...texted].sort()).toEqual([...traffic.accepted].sort());
+  });
+
+  it('keeps routes that need no Redis serving, and stays live but not ready', () => {
+    const countries = traffic.exchanges.filter(({ route }) => route === 'countries');
+    expect(countries.some(({ startedAt }) => startedAt >= timeline.down)).toBe(true);
+    expect(countries.filter(({ status }) => status !== 200)).toEqual([]);
+    const [live, ready] = probesWhileDown;
+    expect(live.status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ details: { redis: { status: 'down' } } });
+  });
+
+  it('reconnects by itself soon after Redis is back, and serves everything again', () => {
+    expect(timeline.recovered).toBeGreaterThan(0);
+    expect(timeline.recovered - timeline.up).toBeLessThan(RECOVERY_WITHIN_MS);
+    const afterRecovery = traffic.exchanges.filter(
+      ({ startedAt }) => startedAt > timeline.recovered,
+    );
+    expect(afterRecovery.filter(({ route }) => route === 'send').length).toBeGreaterThan(5);
+    expect(afterRecovery.filter(({ status }) => status !== 200)).toEqual([]);
+  });
+
+  it('verifies the code of every accepted send', async () => {
+    const unchecked = [...traffic.accepted].filter((phone) => !traffic.verified.has(phone));
+    for (const phoneNumber of unchecked) {
+      const checked = await traffic.verify(phoneNumber);
+      expect({ phoneNumber, status: checked.status, valid: checked.body.valid }).toEqual({
+        phoneNumber,
+        status: 200,
+        valid: true,
+      });
+    }
+    expect(traffic.verified.size).toBe(traffic.accepted.size);
+  });
+
+  it('logs the outage and the recovery once each, and no unhandled error', () => {
+    const messages = service.logs.map((line) => String(line.msg));
+    expect(messages.filter((msg) => msg.startsWith('Redis is unreachable'))).toHaveLength(1);
+    expect(messages.filter((msg) => msg === 'Redis connection restored')).toHaveLength(1);
+    expect(messages.filter((msg) => msg === 'unhandled error')).toEqual([]);
+  });
+});
