@@ -17,9 +17,9 @@ export interface AppLogLine {
  */
 export function deployedNodeFlags(): string[] {
   const dockerfile = readFileSync(join(REPOSITORY_ROOT, 'Dockerfile'), 'utf8');
-  const options = /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1];
+  const options = /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))$/m.exec(dockerfile);
   if (!options) throw new Error('The Dockerfile sets no NODE_OPTIONS: the bench needs its flags');
-  return options.split(/\s+/).filter(Boolean);
+  return (options[1] ?? options[2]).split(/\s+/).filter(Boolean);
 }
 
 export interface AppProcessOptions {

@@ -4,13 +4,12 @@ import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { PrivatePostgres } from '../support/private-postgres';
 import { TestApp, startTestApp } from '../support/test-app';
+import { Exchange, Traffic, durationOf } from '../support/traffic';
 
 /** Every request must be answered within this, database up or down. */
 const ANSWER_WITHIN_MS = 4_000;
 /** After PostgreSQL is back, the pool must serve again within this, without a restart of ours. */
 const RECOVERY_WITHIN_MS = 15_000;
-const WORKERS = 4;
-const PAUSE_BETWEEN_REQUESTS_MS = 20;
 const OUTAGE_MS = 3_000;
 /** Trust authentication accepts any password: this one must never reach a log line. */
 const DATABASE_PASSWORD = 'db-password-never-logged-3f9a';
@@ -20,133 +19,6 @@ let phoneCounter = 0;
 function nextPhone(): string {
   phoneCounter += 1;
   return `+2519170${String(phoneCounter).padStart(5, '0')}`;
-}
-
-interface Exchange {
-  route: 'send' | 'verify' | 'live' | 'ready';
-  phoneNumber?: string;
-  startedAt: number;
-  finishedAt: number;
-  /** 0 when no answer came within the deadline. */
-  status: number;
-  body: Record<string, unknown>;
-  retryAfter?: string;
-}
-
-function durationOf(exchange: Pick<Exchange, 'startedAt' | 'finishedAt'>): number {
-  return exchange.finishedAt - exchange.startedAt;
-}
-
-/**
- * A steady stream of sends from a few concurrent clients, each also checking the code of an
- * earlier accepted send (read from the fake Twilio, as the user would read the SMS).
- */
-class Traffic {
-  readonly exchanges: Exchange[] = [];
-  /** Accepted sends: phone number → the sid answered. */
-  readonly accepted = new Map<string, string>();
-  readonly verified = new Set<string>();
-  private readonly awaitingCheck: string[] = [];
-  private running = false;
-  private workers: Promise<void>[] = [];
-
-  constructor(
-    private readonly service: TestApp,
-    private readonly fake: FakeTwilioServer,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.workers = Array.from({ length: WORKERS }, () => this.work());
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-  }
-
-  async send(phoneNumber: string): Promise<Exchange> {
-    const exchange = await this.exchange('send', phoneNumber, '/sms/send-verification', {
-      phoneNumber,
-      purpose: 'login',
-      locale: 'en',
-    });
-    if (exchange.status === 200) {
-      this.accepted.set(phoneNumber, String(exchange.body.sid));
-      this.awaitingCheck.push(phoneNumber);
-    }
-    return exchange;
-  }
-
-  async verify(phoneNumber: string): Promise<Exchange> {
-    const exchange = await this.exchange('verify', phoneNumber, '/sms/verify-code', {
-      phoneNumber,
-      code: codeSentTo(this.fake, phoneNumber),
-      purpose: 'login',
-    });
-    if (exchange.status === 200 && exchange.body.valid === true) this.verified.add(phoneNumber);
-    return exchange;
-  }
-
-  async probe(route: 'live' | 'ready'): Promise<Exchange> {
-    return this.exchange(route, undefined, route === 'live' ? '/health/live' : '/health/ready');
-  }
-
-  private async work(): Promise<void> {
-    for (let round = 0; this.running; round += 1) {
-      await this.send(nextPhone());
-      const phoneNumber = round % 2 === 1 ? this.awaitingCheck.shift() : undefined;
-      if (phoneNumber) {
-        const checked = await this.verify(phoneNumber);
-        // The check did not happen: the user would try the same code again later.
-        if (checked.status !== 200) this.awaitingCheck.push(phoneNumber);
-      }
-      await sleep(PAUSE_BETWEEN_REQUESTS_MS);
-    }
-  }
-
-  private async exchange(
-    route: Exchange['route'],
-    phoneNumber: string | undefined,
-    path: string,
-    body?: Record<string, unknown>,
-  ): Promise<Exchange> {
-    const startedAt = Date.now();
-    const request = body
-      ? this.service.http().post(path).send(body)
-      : this.service.http().get(path);
-    let exchange: Exchange;
-    try {
-      const response = await request.timeout(ANSWER_WITHIN_MS * 2);
-      exchange = {
-        route,
-        phoneNumber,
-        startedAt,
-        finishedAt: Date.now(),
-        status: response.status,
-        body: response.body as Record<string, unknown>,
-        retryAfter: response.headers['retry-after'] as string | undefined,
-      };
-    } catch (error) {
-      exchange = {
-        route,
-        phoneNumber,
-        startedAt,
-        finishedAt: Date.now(),
-        status: 0,
-        body: { error: String(error) },
-      };
-    }
-    this.exchanges.push(exchange);
-    return exchange;
-  }
-}
-
-function codeSentTo(fake: FakeTwilioServer, phoneNumber: string): string {
-  const body = fake.lastMessageTo(phoneNumber)?.body ?? '';
-  const match = /(\d{6})/.exec(body);
-  if (!match) throw new Error(`no code in the SMS to ${phoneNumber}: "${body}"`);
-  return match[1];
 }
 
 async function queryPrivateDatabase<T>(url: string, text: string, values: unknown[]): Promise<T[]> {
@@ -180,7 +52,11 @@ describe('PostgreSQL restarted under traffic', () => {
       skipAccountFilter: true,
       env: messagingEnv(fake, { DATABASE_MIGRATIONS_RUN: 'true' }),
     });
-    traffic = new Traffic(service, fake);
+    traffic = new Traffic(service, fake, {
+      nextPhone,
+      purpose: 'login',
+      answerWithinMs: ANSWER_WITHIN_MS,
+    });
 
     traffic.start();
     await sleep(1_500);
@@ -196,7 +72,7 @@ describe('PostgreSQL restarted under traffic', () => {
     await postgres.start();
     timeline.up = Date.now();
     while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
-      const probe = await traffic.send(nextPhone());
+      const probe = await traffic.send();
       if (probe.status === 200) {
         timeline.recovered = probe.finishedAt;
         break;

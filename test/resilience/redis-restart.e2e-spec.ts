@@ -5,13 +5,12 @@ import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { freePorts, startRedisServer } from '../support/redis-server';
 import { TestApp, startTestApp } from '../support/test-app';
+import { Exchange, Traffic, durationOf } from '../support/traffic';
 
 /** Every request must be answered within this, Redis up or down. */
 const ANSWER_WITHIN_MS = 4_000;
 /** After Redis is back, the client must serve again within this, without a restart of ours. */
 const RECOVERY_WITHIN_MS = 15_000;
-const WORKERS = 4;
-const PAUSE_BETWEEN_REQUESTS_MS = 20;
 const OUTAGE_MS = 3_000;
 
 let phoneCounter = 0;
@@ -19,120 +18,6 @@ let phoneCounter = 0;
 function nextPhone(): string {
   phoneCounter += 1;
   return `+2519${String(20 + (phoneCounter % 70)).padStart(2, '0')}${String(400000 + phoneCounter)}`;
-}
-
-type Route = 'send' | 'verify' | 'countries' | 'live' | 'ready';
-
-interface Exchange {
-  route: Route;
-  phoneNumber?: string;
-  startedAt: number;
-  finishedAt: number;
-  /** 0 when no answer came in time. */
-  status: number;
-  body: Record<string, unknown>;
-  retryAfter?: string;
-}
-
-/**
- * Sends to fresh numbers from a few concurrent clients, each also checking the code of an earlier
- * accepted send and asking for a route that needs no Redis (the supported countries).
- */
-class Traffic {
-  readonly exchanges: Exchange[] = [];
-  readonly accepted = new Set<string>();
-  readonly verified = new Set<string>();
-  private readonly awaitingCheck: string[] = [];
-  private running = false;
-  private workers: Promise<void>[] = [];
-
-  constructor(
-    private readonly service: TestApp,
-    private readonly fake: FakeTwilioServer,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.workers = Array.from({ length: WORKERS }, () => this.work());
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.workers);
-  }
-
-  async send(phoneNumber: string): Promise<Exchange> {
-    const exchange = await this.exchange('send', '/sms/send-verification', phoneNumber, {
-      phoneNumber,
-      purpose: 'registration',
-      locale: 'en',
-    });
-    if (exchange.status === 200) {
-      this.accepted.add(phoneNumber);
-      this.awaitingCheck.push(phoneNumber);
-    }
-    return exchange;
-  }
-
-  async verify(phoneNumber: string): Promise<Exchange> {
-    const code = /(\d{6})/.exec(this.fake.lastMessageTo(phoneNumber)?.body ?? '')?.[1];
-    const exchange = await this.exchange('verify', '/sms/verify-code', phoneNumber, {
-      phoneNumber,
-      code,
-      purpose: 'registration',
-    });
-    if (exchange.status === 200 && exchange.body.valid === true) this.verified.add(phoneNumber);
-    return exchange;
-  }
-
-  probe(route: 'live' | 'ready' | 'countries'): Promise<Exchange> {
-    const paths = { live: '/health/live', ready: '/health/ready', countries: '/phone/countries' };
-    return this.exchange(route, paths[route]);
-  }
-
-  private async work(): Promise<void> {
-    for (let round = 0; this.running; round += 1) {
-      await this.send(nextPhone());
-      const phoneNumber = round % 2 === 1 ? this.awaitingCheck.shift() : undefined;
-      if (phoneNumber) {
-        const checked = await this.verify(phoneNumber);
-        // Not checked: the user tries the same code again later.
-        if (checked.status !== 200) this.awaitingCheck.push(phoneNumber);
-      }
-      if (round % 3 === 0) await this.probe('countries');
-      await sleep(PAUSE_BETWEEN_REQUESTS_MS);
-    }
-  }
-
-  private async exchange(
-    route: Route,
-    path: string,
-    phoneNumber?: string,
-    body?: Record<string, unknown>,
-  ): Promise<Exchange> {
-    const startedAt = Date.now();
-    const request = body
-      ? this.service.http().post(path).send(body)
-      : this.service.http().get(path);
-    let exchange: Exchange;
-    try {
-      const response = await request.timeout(ANSWER_WITHIN_MS * 2);
-      exchange = {
-        route,
-        phoneNumber,
-        startedAt,
-        finishedAt: Date.now(),
-        status: response.status,
-        body: response.body as Record<string, unknown>,
-        retryAfter: response.headers['retry-after'] as string | undefined,
-      };
-    } catch (error) {
-      exchange = { route, phoneNumber, startedAt, finishedAt: Date.now(), status: 0, body: {} };
-      exchange.body = { error: String(error) };
-    }
-    this.exchanges.push(exchange);
-    return exchange;
-  }
 }
 
 describe('Redis killed and restarted under traffic', () => {
@@ -166,7 +51,12 @@ describe('Redis killed and restarted under traffic', () => {
         SMS_MAX_ATTEMPTS: '10',
       }),
     });
-    traffic = new Traffic(service, fake);
+    traffic = new Traffic(service, fake, {
+      nextPhone,
+      purpose: 'registration',
+      answerWithinMs: ANSWER_WITHIN_MS,
+      askForCountries: true,
+    });
 
     traffic.start();
     await sleep(1_500);
@@ -181,7 +71,7 @@ describe('Redis killed and restarted under traffic', () => {
     redis = await startRedisServer(redisPort);
     timeline.up = Date.now();
     while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
-      const probe = await traffic.send(nextPhone());
+      const probe = await traffic.send();
       if (probe.status === 200) {
         timeline.recovered = probe.finishedAt;
         break;
@@ -207,9 +97,7 @@ describe('Redis killed and restarted under traffic', () => {
       (exchange) => exchange.status !== 200 && exchange.status !== 503,
     );
     expect(unexpected.map(({ route, status, body }) => ({ route, status, body }))).toEqual([]);
-    const slow = traffic.exchanges.filter(
-      (exchange) => exchange.finishedAt - exchange.startedAt >= ANSWER_WITHIN_MS,
-    );
+    const slow = traffic.exchanges.filter((exchange) => durationOf(exchange) >= ANSWER_WITHIN_MS);
     expect(slow.map(({ route, status }) => ({ route, status }))).toEqual([]);
   });
 
@@ -240,7 +128,7 @@ describe('Redis killed and restarted under traffic', () => {
     );
     expect(refused.length).toBeGreaterThan(10);
     const texted = fake.messages.map((message) => message.to);
-    expect([...texted].sort()).toEqual([...traffic.accepted].sort());
+    expect([...texted].sort()).toEqual([...traffic.accepted.keys()].sort());
   });
 
   it('keeps routes that need no Redis serving, and stays live but not ready', () => {
@@ -264,7 +152,7 @@ describe('Redis killed and restarted under traffic', () => {
   });
 
   it('verifies the code of every accepted send', async () => {
-    const unchecked = [...traffic.accepted].filter((phone) => !traffic.verified.has(phone));
+    const unchecked = [...traffic.accepted.keys()].filter((phone) => !traffic.verified.has(phone));
     for (const phoneNumber of unchecked) {
       const checked = await traffic.verify(phoneNumber);
       expect({ phoneNumber, status: checked.status, valid: checked.body.valid }).toEqual({
