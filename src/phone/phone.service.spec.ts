@@ -139,7 +139,8 @@ describe('PhoneService', () => {
     it('refuses a valid number whose line type is unknown', () => {
       const getType = jest.spyOn(PhoneNumber.prototype, 'getType').mockReturnValue(undefined);
       try {
-        const error = thrown(() => phones.normalize('+251911234567'));
+        // A service of its own: the shared one already knows this number.
+        const error = thrown(() => createPhoneService().normalize('+251911234567'));
         expect(error).toMatchObject({ code: 'PHONE_TYPE_NOT_ALLOWED', type: undefined });
         expect((error as Error).message).toContain('line type cannot be determined');
       } finally {
@@ -251,6 +252,42 @@ describe('PhoneService', () => {
     it('uses DEFAULT_COUNTRY_CODE for national digits', () => {
       const americanDefault = createPhoneService({ defaultCountry: 'US' });
       expect(americanDefault.normalize('212-234-5678').e164).toBe('+12122345678');
+    });
+  });
+
+  describe('normalize, asked again', () => {
+    it('answers a repeated spelling the same, as a frozen value', () => {
+      const service = createPhoneService();
+      const first = service.normalize('091 123 4567');
+      const again = service.normalize('091 123 4567');
+      expect(again).toEqual(first);
+      expect(Object.isFrozen(again)).toBe(true);
+    });
+
+    it('keeps the country of national digits apart', () => {
+      const service = createPhoneService();
+      expect(service.normalize('07400 123456', 'GB').e164).toBe('+447400123456');
+      expect(thrown(() => service.normalize('07400 123456', 'ET'))).toBeInstanceOf(
+        PhoneInvalidError,
+      );
+      expect(service.normalize('07400 123456', 'GB').country).toBe('GB');
+    });
+
+    it('refuses a refused number every time', () => {
+      const service = createPhoneService();
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        expect(thrown(() => service.normalize('+251 11 551 7700'))).toBeInstanceOf(
+          PhoneTypeNotAllowedError,
+        );
+      }
+    });
+
+    it('stays correct past the number of spellings it keeps', () => {
+      const service = createPhoneService();
+      const spelling = (index: number) => `+2519${String(10_000_000 + index).slice(-8)}`;
+      for (let index = 0; index < 10_050; index += 1) service.normalize(spelling(index));
+      expect(service.normalize(spelling(0)).e164).toBe(spelling(0));
+      expect(service.normalize(spelling(10_049)).e164).toBe(spelling(10_049));
     });
   });
 

@@ -108,6 +108,9 @@ const HAS_DIGIT = /[0-9]/;
 const COUNTRY_CODE = /^[A-Z]{2}$/;
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 
+/** How many normalized numbers PhoneService keeps (oldest out first): a few MB at most. */
+const RECENT_NUMBERS = 10_000;
+
 /** Validates, normalizes and describes phone numbers. Pure: no I/O, no logging. */
 @Injectable()
 export class PhoneService {
@@ -115,6 +118,12 @@ export class PhoneService {
   private readonly countries: readonly SupportedCountry[];
   /** Shown in PHONE_INVALID messages, e.g. "+251911234567". */
   private readonly example: string;
+  /**
+   * Numbers normalized lately, by country and spelling: one request normalizes its number up to
+   * three times (guard, validation, service), and a number under attack arrives over and over.
+   * Only accepted numbers are kept, so every key is at most PHONE_NUMBER_MAX_LENGTH long.
+   */
+  private readonly recent = new Map<string, NormalizedPhone>();
 
   constructor(config: ConfigService<Configuration, true>) {
     this.config = config.get('phone', { infer: true });
@@ -129,9 +138,16 @@ export class PhoneService {
    * own. Throws PhoneInvalidError, PhoneCountryNotSupportedError or PhoneTypeNotAllowedError.
    */
   normalize(phoneNumber: string, countryCode?: string): NormalizedPhone {
-    const analysis = this.analyze(phoneNumber, this.resolveCountry(countryCode));
+    const country = this.resolveCountry(countryCode);
+    const key = `${country} ${phoneNumber}`;
+    const known = this.recent.get(key);
+    if (known) return known;
+    const analysis = this.analyze(phoneNumber, country);
     if ('refusal' in analysis) throw analysis.refusal;
-    return analysis.phone;
+    const phone = Object.freeze(analysis.phone);
+    if (this.recent.size >= RECENT_NUMBERS) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(key, phone);
+    return phone;
   }
 
   /**

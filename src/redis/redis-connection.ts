@@ -7,6 +7,11 @@ import { RedisConfig, RedisNodeAddress } from './redis.config';
 export type RedisMode = 'single' | 'cluster' | 'in-memory';
 
 /** The same fail-fast budget for a single Redis and for every connection to a cluster node. */
+/**
+ * Every client also pipelines automatically: the commands of one event-loop turn (concurrent
+ * requests' rate-limit scripts) leave in one socket write, where each write is a system call that
+ * costs tens of microseconds on these machines (docs/BENCHMARKS.md).
+ */
 const NODE_OPTIONS: RedisOptions = {
   maxRetriesPerRequest: 1,
   connectTimeout: 2_000,
@@ -46,6 +51,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
         ...NODE_OPTIONS,
         lazyConnect: true,
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         retryStrategy: reconnectDelayMs,
       });
     } else {
@@ -70,6 +76,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     const cluster = new Cluster(nodes, {
       lazyConnect: true,
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: reconnectDelayMs,
       // MOVED and ASK (resharding) are followed at once; TRYAGAIN, CLUSTERDOWN and a lost node
       // connection (failover) are retried 100 ms apart with a fresh slot map. At most 8 of them

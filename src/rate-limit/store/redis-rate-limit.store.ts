@@ -18,6 +18,13 @@ const CONSUME_SCRIPT_SHA = createHash('sha1').update(CONSUME_SCRIPT).digest('hex
 export class RedisRateLimitStore extends RateLimitStore {
   readonly kind = 'redis';
 
+  /**
+   * Window hits are sorted-set members and must be unique across instances: this process's
+   * random id and a counter, instead of random bytes per call.
+   */
+  private readonly memberPrefix = randomBytes(8).toString('hex');
+  private hits = 0;
+
   constructor(
     private readonly client: Redis | Cluster,
     private readonly keyPrefix: string,
@@ -28,7 +35,8 @@ export class RedisRateLimitStore extends RateLimitStore {
   async consume(rules: LimitRule[], nowMs: number): Promise<ConsumeResult> {
     assertValidRules(rules, nowMs);
     if (rules.length === 0) return { allowed: true, states: [] };
-    const hitMember = `${nowMs}-${randomBytes(8).toString('hex')}`;
+    this.hits = (this.hits + 1) % Number.MAX_SAFE_INTEGER;
+    const hitMember = `${nowMs}-${this.memberPrefix}-${this.hits.toString(36)}`;
     const reply = (await this.runConsumeScript(
       rules.map((rule) => this.redisKey(rule.key)),
       [String(nowMs), hitMember, ...rules.flatMap(scriptArguments)],
