@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
 import { SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
+import { BatchedLookup } from '../../database/batched-lookup';
 import { Sql } from '../../database/sql';
 import { PumpingConfig } from '../rate-limit.config';
 import { SmsDestinationPausedError } from '../rate-limit.errors';
@@ -46,6 +47,11 @@ export class PumpingGuardService {
     string,
     { at: number; value: Conversion; localSends: number }
   >();
+
+  private readonly counts: Record<HoldScope, BatchedLookup<string, Conversion>> = {
+    country: this.conversionLookup('country'),
+    prefix: this.conversionLookup('prefix'),
+  };
 
   constructor(
     private readonly sql: Sql,
@@ -126,21 +132,45 @@ export class PumpingGuardService {
       cached.localSends += 1;
       if (cached.value.sends + cached.localSends < this.config.minSends) return cached.value;
     }
-    const column = scope === 'country' ? 'country_code' : 'phone_prefix_hash';
-    const since = new Date(now.getTime() - this.config.windowMs);
-    // A range an operator lifted recently is judged only on what it sent after the lift.
-    const [row] = await this.sql.rows<{ sends: string; verified: string }>(
-      `SELECT count(*) AS sends, count(verified_at) AS verified
-         FROM sms_verifications
-        WHERE ${column} = $1 AND channel NOT IN ('test-number', 'suppressed')
-          AND created_at > GREATEST($2::timestamptz, COALESCE(
-            (SELECT max(lifted_at) FROM sms_holds WHERE scope = $3 AND scope_key = $1), $2::timestamptz))`,
-      [key, since, scope],
-    );
-    const value = { sends: Number(row.sends), verified: Number(row.verified) };
+    const value = await this.counts[scope].get(key);
     if (this.conversions.size > 10_000) this.conversions.clear();
     this.conversions.set(cacheKey, { at: now.getTime(), value, localSends: 0 });
     return value;
+  }
+
+  /**
+   * Sends and verifications per key of a scope in the window, the keys of one event-loop turn in
+   * one query. A range an operator lifted recently is judged only on what it sent after the lift.
+   */
+  private conversionLookup(scope: HoldScope): BatchedLookup<string, Conversion> {
+    const [column, keyType] =
+      scope === 'country' ? ['country_code', 'bpchar'] : ['phone_prefix_hash', 'varchar'];
+    return new BatchedLookup(
+      async (keys) => {
+        const since = new Date(this.clock.now().getTime() - this.config.windowMs);
+        const rows = await this.sql.rows<{ key: string; sends: string; verified: string }>(
+          `SELECT scoped.key, count(verification.id) AS sends,
+                  count(verification.verified_at) AS verified
+             FROM unnest($1::${keyType}[]) AS scoped (key)
+             CROSS JOIN LATERAL (
+               SELECT GREATEST($2::timestamptz, COALESCE(max(lifted_at), $2::timestamptz)) AS since
+                 FROM sms_holds WHERE scope = $3 AND scope_key = scoped.key) AS bound
+             LEFT JOIN sms_verifications AS verification
+               ON verification.${column} = scoped.key
+              AND verification.channel NOT IN ('test-number', 'suppressed')
+              AND verification.created_at > bound.since
+            GROUP BY scoped.key`,
+          [keys, since, scope],
+        );
+        return new Map(
+          rows.map((row) => [
+            row.key,
+            { sends: Number(row.sends), verified: Number(row.verified) },
+          ]),
+        );
+      },
+      { sends: 0, verified: 0 },
+    );
   }
 
   private async createHold(
