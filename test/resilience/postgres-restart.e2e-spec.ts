@@ -1,10 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { PrivatePostgres } from '../support/private-postgres';
 import { TestApp, startTestApp } from '../support/test-app';
-import { Exchange, Traffic, durationOf } from '../support/traffic';
+import {
+  Exchange,
+  OutageTimeline,
+  Traffic,
+  durationOf,
+  runThroughOutage,
+} from '../support/traffic';
 
 /** Every request must be answered within this, database up or down. */
 const ANSWER_WITHIN_MS = 4_000;
@@ -38,8 +43,8 @@ describe('PostgreSQL restarted under traffic', () => {
   let service: TestApp;
   let traffic: Traffic;
   /** The timeline of the outage, in Date.now() milliseconds. */
-  const timeline = { stopRequested: 0, down: 0, startRequested: 0, up: 0, recovered: 0 };
-  const probesWhileDown: Exchange[] = [];
+  let timeline: OutageTimeline;
+  let probesWhileDown: Exchange[];
 
   beforeAll(async () => {
     postgres = await PrivatePostgres.create();
@@ -58,29 +63,14 @@ describe('PostgreSQL restarted under traffic', () => {
       answerWithinMs: ANSWER_WITHIN_MS,
     });
 
-    traffic.start();
-    await sleep(1_500);
-
-    timeline.stopRequested = Date.now();
-    await postgres.stop();
-    timeline.down = Date.now();
-    await sleep(OUTAGE_MS / 2);
-    probesWhileDown.push(await traffic.probe('live'), await traffic.probe('ready'));
-    await sleep(OUTAGE_MS / 2);
-
-    timeline.startRequested = Date.now();
-    await postgres.start();
-    timeline.up = Date.now();
-    while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
-      const probe = await traffic.send();
-      if (probe.status === 200) {
-        timeline.recovered = probe.finishedAt;
-        break;
-      }
-      await sleep(100);
-    }
-    await sleep(1_500);
-    await traffic.stop();
+    ({ timeline, probesWhileDown } = await runThroughOutage(
+      traffic,
+      {
+        stop: () => postgres.stop(),
+        start: () => postgres.start(),
+      },
+      { outageMs: OUTAGE_MS, recoveryWithinMs: RECOVERY_WITHIN_MS },
+    ));
   }, 90_000);
 
   afterAll(async () => {

@@ -1,11 +1,16 @@
 import { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { freePorts, startRedisServer } from '../support/redis-server';
 import { TestApp, startTestApp } from '../support/test-app';
-import { Exchange, Traffic, durationOf } from '../support/traffic';
+import {
+  Exchange,
+  OutageTimeline,
+  Traffic,
+  durationOf,
+  runThroughOutage,
+} from '../support/traffic';
 
 /** Every request must be answered within this, Redis up or down. */
 const ANSWER_WITHIN_MS = 4_000;
@@ -26,8 +31,8 @@ describe('Redis killed and restarted under traffic', () => {
   let fake: FakeTwilioServer;
   let service: TestApp;
   let traffic: Traffic;
-  const timeline = { down: 0, startRequested: 0, up: 0, recovered: 0 };
-  const probesWhileDown: Exchange[] = [];
+  let timeline: OutageTimeline;
+  let probesWhileDown: Exchange[];
 
   async function killRedis(): Promise<void> {
     const child = redis;
@@ -58,28 +63,16 @@ describe('Redis killed and restarted under traffic', () => {
       askForCountries: true,
     });
 
-    traffic.start();
-    await sleep(1_500);
-
-    await killRedis();
-    timeline.down = Date.now();
-    await sleep(OUTAGE_MS / 2);
-    probesWhileDown.push(await traffic.probe('live'), await traffic.probe('ready'));
-    await sleep(OUTAGE_MS / 2);
-
-    timeline.startRequested = Date.now();
-    redis = await startRedisServer(redisPort);
-    timeline.up = Date.now();
-    while (Date.now() - timeline.up < RECOVERY_WITHIN_MS) {
-      const probe = await traffic.send();
-      if (probe.status === 200) {
-        timeline.recovered = probe.finishedAt;
-        break;
-      }
-      await sleep(100);
-    }
-    await sleep(1_500);
-    await traffic.stop();
+    ({ timeline, probesWhileDown } = await runThroughOutage(
+      traffic,
+      {
+        stop: killRedis,
+        start: async () => {
+          redis = await startRedisServer(redisPort);
+        },
+      },
+      { outageMs: OUTAGE_MS, recoveryWithinMs: RECOVERY_WITHIN_MS },
+    ));
   }, 90_000);
 
   afterAll(async () => {

@@ -140,3 +140,59 @@ export function codeSentTo(fake: FakeTwilioServer, phoneNumber: string): string 
   if (!match) throw new Error(`no code in the SMS to ${phoneNumber}: "${body}"`);
   return match[1];
 }
+
+/** When each step of an outage happened, in Date.now() milliseconds (0: never). */
+export interface OutageTimeline {
+  stopRequested: number;
+  down: number;
+  startRequested: number;
+  up: number;
+  /** The first send answered 200 after `up`. */
+  recovered: number;
+}
+
+/**
+ * Runs `traffic` through an outage: some traffic first, `stop()` the dependency, probe liveness and
+ * readiness halfway through `outageMs`, `start()` it again, then send until one is accepted (at
+ * most `recoveryWithinMs`) and a little more, and stop the traffic.
+ */
+export async function runThroughOutage(
+  traffic: Traffic,
+  dependency: { stop(): Promise<void>; start(): Promise<void> },
+  { outageMs, recoveryWithinMs }: { outageMs: number; recoveryWithinMs: number },
+): Promise<{ timeline: OutageTimeline; probesWhileDown: [live: Exchange, ready: Exchange] }> {
+  const timeline: OutageTimeline = {
+    stopRequested: 0,
+    down: 0,
+    startRequested: 0,
+    up: 0,
+    recovered: 0,
+  };
+  traffic.start();
+  await sleep(1_500);
+
+  timeline.stopRequested = Date.now();
+  await dependency.stop();
+  timeline.down = Date.now();
+  await sleep(outageMs / 2);
+  const probesWhileDown: [Exchange, Exchange] = [
+    await traffic.probe('live'),
+    await traffic.probe('ready'),
+  ];
+  await sleep(outageMs / 2);
+
+  timeline.startRequested = Date.now();
+  await dependency.start();
+  timeline.up = Date.now();
+  while (Date.now() - timeline.up < recoveryWithinMs) {
+    const probe = await traffic.send();
+    if (probe.status === 200) {
+      timeline.recovered = probe.finishedAt;
+      break;
+    }
+    await sleep(100);
+  }
+  await sleep(1_500);
+  await traffic.stop();
+  return { timeline, probesWhileDown };
+}
