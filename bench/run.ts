@@ -532,7 +532,14 @@ async function slowTwilioScenario(
   }
 }
 
-async function profileSendPath(context: Context): Promise<RunResults['profile']> {
+type Profile = NonNullable<RunResults['profile']>;
+
+/** The app under `--cpu-prof` for one load, the summary kept to the measured window. */
+async function profileLoad(
+  context: Context,
+  label: string,
+  load: Omit<LoadOptions, 'url'>,
+): Promise<Profile> {
   const directory = mkdtempSync(join(tmpdir(), 'sms-bench-profile-'));
   context.cleanup.add('profile directory', async () =>
     rmSync(directory, { recursive: true, force: true }),
@@ -541,11 +548,10 @@ async function profileSendPath(context: Context): Promise<RunResults['profile']>
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${directory}`],
   });
   await context.fake.reset();
-  const body = freshSends(RANGE.profile);
-  log('profile: scenario 2 under --cpu-prof');
-  await runLoad({ url: app.url, ...sendLoad(body, CONNECTIONS, WARMUP_SECONDS) });
+  log(`profile: ${label} under --cpu-prof`);
+  await runLoad({ url: app.url, ...load, durationSeconds: WARMUP_SECONDS });
   const from = process.hrtime.bigint();
-  const load = await runLoad({ url: app.url, ...sendLoad(body) });
+  const measured = await runLoad({ url: app.url, ...load });
   const to = process.hrtime.bigint();
   await app.stop();
   const [file] = readdirSync(directory).filter((name) => name.endsWith('.cpuprofile'));
@@ -554,7 +560,29 @@ async function profileSendPath(context: Context): Promise<RunResults['profile']>
     fromMicros: Number(from / 1000n),
     toMicros: Number(to / 1000n),
   });
-  return { ...summary, requestsPerSecond: load.requestsPerSecond, requests: load.requests };
+  return { ...summary, requestsPerSecond: measured.requestsPerSecond, requests: measured.requests };
+}
+
+function profileSendPath(context: Context): Promise<Profile> {
+  return profileLoad(context, 'scenario 2', sendLoad(freshSends(RANGE.profile)));
+}
+
+/** Scenario 3's load on a phone of its own, seeded over its limits the same way. */
+async function profileRejectedPath(context: Context): Promise<Profile> {
+  const attacker = ethiopianMobile(RANGE.attackers, 3);
+  await seedOverLimitPhone(context.redis, {
+    keyPrefix: context.redisPrefix,
+    e164: attacker,
+    hits: 50,
+    config: context.rateLimitConfig,
+    hasher: context.hasher,
+    nowMs: Date.now(),
+  });
+  return profileLoad(
+    context,
+    'scenario 3',
+    sendLoad(() => ({ phoneNumber: attacker, purpose: 'registration' })),
+  );
 }
 
 function evaluateTargets(results: RunResults): TargetResult[] {
@@ -855,6 +883,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   await appE.stop();
 
   const profile = await profileSendPath(context);
+  const rejectedProfile = await profileRejectedPath(context);
 
   log(
     `scale: ${SCALE_PHONES.toLocaleString('en-US')} phones in Redis, ${SCALE_ROWS.toLocaleString('en-US')} rows in sms_verifications`,
@@ -924,6 +953,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     scenarios,
     scale: { redisKeys, redisSeedSeconds, rows: SCALE_ROWS, rowsSeedSeconds },
     profile,
+    rejectedProfile,
     targets: [],
     pending,
   };
@@ -933,7 +963,10 @@ async function run(cleanup: Cleanup): Promise<void> {
   replaceGeneratedBlock('machine', renderMachine(results));
   replaceGeneratedBlock('scenarios', renderScenarioTable(results));
   replaceGeneratedBlock('targets', renderTargetTable(results));
-  if (profile) replaceGeneratedBlock('profile', renderProfileTables(profile));
+  if (profile) replaceGeneratedBlock('profile', renderProfileTables(profile, 'sends'));
+  if (rejectedProfile) {
+    replaceGeneratedBlock('profile-429', renderProfileTables(rejectedProfile, 'refused sends'));
+  }
   log(
     `results: bench/results/${results.date}.json, docs/BENCHMARKS.md (${results.totalSeconds} s)`,
   );

@@ -63,6 +63,8 @@ export interface RunResults {
   scenarios: ScenarioResult[];
   scale?: { redisKeys: number; redisSeedSeconds: number; rows: number; rowsSeedSeconds: number };
   profile?: ProfileSummary & { requestsPerSecond: number; requests: number };
+  /** The same for scenario 3, the 429 path. */
+  rejectedProfile?: ProfileSummary & { requestsPerSecond: number; requests: number };
   targets: TargetResult[];
   pending: string[];
 }
@@ -182,7 +184,10 @@ export function renderTargetTable(results: RunResults): string {
   );
 }
 
-export function renderProfileTables(profile: NonNullable<RunResults['profile']>): string {
+export function renderProfileTables(
+  profile: NonNullable<RunResults['profile']>,
+  requestsName: string,
+): string {
   const entries = (list: { name: string; selfMs: number; selfPercent: number }[]) =>
     list.map((entry) => [
       entry.name.replace(/\|/g, '\\|'),
@@ -190,7 +195,7 @@ export function renderProfileTables(profile: NonNullable<RunResults['profile']>)
       `${entry.selfPercent} %`,
     ]);
   return [
-    `Profiled window: ${number(profile.requests)} sends at ${number(profile.requestsPerSecond)} req/s ` +
+    `Profiled window: ${number(profile.requests)} ${requestsName} at ${number(profile.requestsPerSecond)} req/s ` +
       `under \`--cpu-prof\`; main thread busy ${profile.busyPercent} % of ${number(profile.totalMs)} ms.`,
     '',
     '**Inclusive time by concern** (a sample counts when any frame on its stack matches)',
