@@ -13,6 +13,7 @@ import {
   verifyPhoneKey,
   verifyRules,
 } from './policies';
+import { KnownRefusals } from './known-refusals';
 import { RateLimitConfig } from './rate-limit.config';
 import { RateLimitUnavailableError, RateLimitedError } from './rate-limit.errors';
 import {
@@ -57,6 +58,7 @@ export interface QuotaHeaders {
 export class RateLimitService {
   private readonly logger = new Logger('RateLimit');
   private readonly config: RateLimitConfig;
+  private readonly sendRefusals = new KnownRefusals();
 
   constructor(
     private readonly store: RateLimitStore,
@@ -85,11 +87,12 @@ export class RateLimitService {
       this.config,
     );
     if (httpRule) rules.push(httpRule);
-    return this.consume(rules, 'phone', {
-      phoneHash,
-      purpose: attempt.purpose,
-      country: attempt.country,
-    });
+    return this.consume(
+      rules,
+      'phone',
+      { phoneHash, purpose: attempt.purpose, country: attempt.country },
+      this.sendRefusals,
+    );
   }
 
   /** `httpRule` as for consumeSend. */
@@ -132,21 +135,22 @@ export class RateLimitService {
     }
   }
 
+  /**
+   * `refusals`: refusals to remember and answer from memory until they end (sends only: their
+   * counters are never cleared early; see KnownRefusals).
+   */
   private async consume(
     rules: LimitRule[],
     reportedLayer: string,
     subject: Pick<SmsEvent, 'phoneHash' | 'purpose' | 'country'>,
+    refusals?: KnownRefusals,
   ): Promise<QuotaHeaders> {
-    let result: ConsumeResult;
-    try {
-      result = await this.store.consume(rules, this.clock.now().getTime());
-    } catch (error) {
-      this.logger.error(
-        { err: error, store: this.store.kind },
-        'rate-limit store unavailable; failing closed',
-      );
-      throw new RateLimitUnavailableError(error);
-    }
+    const nowMs = this.clock.now().getTime();
+    const known = refusals?.find(rules, nowMs);
+    const result: ConsumeResult = known
+      ? { allowed: false, rejected: known, states: [] }
+      : await this.consumeInStore(rules, nowMs);
+    if (!known && result.rejected) refusals?.remember(rules, result.rejected, nowMs);
     if (!result.allowed && result.rejected) {
       const { layer, limit, retryAfterMs } = result.rejected;
       this.events.publish({
@@ -165,6 +169,19 @@ export class RateLimitService {
       'RateLimit-Remaining': String(state.remaining),
       'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
     };
+  }
+
+  /** A store failure fails closed. */
+  private async consumeInStore(rules: LimitRule[], nowMs: number): Promise<ConsumeResult> {
+    try {
+      return await this.store.consume(rules, nowMs);
+    } catch (error) {
+      this.logger.error(
+        { err: error, store: this.store.kind },
+        'rate-limit store unavailable; failing closed',
+      );
+      throw new RateLimitUnavailableError(error);
+    }
   }
 }
 
