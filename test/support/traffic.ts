@@ -89,6 +89,17 @@ export class Traffic {
     return exchange;
   }
 
+  /** Checks the code of every accepted send not verified yet: how each check was answered. */
+  async verifyTheRest(): Promise<{ phoneNumber: string; status: number; valid: unknown }[]> {
+    const unchecked = [...this.accepted.keys()].filter((phone) => !this.verified.has(phone));
+    const outcomes = [];
+    for (const phoneNumber of unchecked) {
+      const checked = await this.verify(phoneNumber);
+      outcomes.push({ phoneNumber, status: checked.status, valid: checked.body.valid });
+    }
+    return outcomes;
+  }
+
   probe(route: keyof typeof PROBE_PATHS): Promise<Exchange> {
     return this.exchange(route, PROBE_PATHS[route]);
   }
