@@ -9,6 +9,7 @@ import { PhoneModule } from '../phone/phone.module';
 import { RedisConnection } from '../redis/redis-connection';
 import { SpendBudgetService } from './budget/spend-budget.service';
 import { HttpThrottlerGuard, RateLimitThrottlerStorage } from './http-throttler';
+import { KnownRefusalResponder } from './known-refusal-responder';
 import { HoldsController } from './pumping/holds.controller';
 import { PumpingGuardService } from './pumping/pumping-guard.service';
 import { RateLimitService } from './rate-limit.service';
@@ -66,6 +67,7 @@ class RateLimitStoreModule {}
   providers: [
     RateLimitService,
     SmsRateLimitGuard,
+    KnownRefusalResponder,
     PumpingGuardService,
     SpendBudgetService,
     { provide: APP_GUARD, useClass: HttpThrottlerGuard },

@@ -43,6 +43,11 @@ export interface PasswordAttempt {
   ip: string;
 }
 
+/** Who a refusal is reported about: hashes only. */
+type Subject = Pick<SmsEvent, 'phoneHash' | 'purpose' | 'country'>;
+
+type Rejection = NonNullable<ConsumeResult['rejected']>;
+
 /** What a client may see about its own quota: the tightest layer that allowed the request. */
 export interface QuotaHeaders {
   'RateLimit-Limit': string;
@@ -75,24 +80,20 @@ export class RateLimitService {
    * request that an SMS layer refuses reports that layer as before.
    */
   async consumeSend(attempt: SendAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
-    const phoneHash = this.hasher.hash('phone', attempt.e164);
-    const rules = sendRules(
-      {
-        phoneHash,
-        prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
-        country: attempt.country,
-        purpose: attempt.purpose,
-        ipHash: this.hasher.hash('ip', attempt.ip),
-      },
-      this.config,
-    );
+    const { rules, subject } = this.sendRules(attempt);
     if (httpRule) rules.push(httpRule);
-    return this.consume(
-      rules,
-      'phone',
-      { phoneHash, purpose: attempt.purpose, country: attempt.country },
-      this.sendRefusals,
-    );
+    return this.consume(rules, 'phone', subject, this.sendRefusals);
+  }
+
+  /**
+   * The refusal consumeSend would answer from memory for this attempt, published like any other,
+   * or undefined when the store must be asked. Lets the HTTP layer answer a number under attack
+   * before the request reaches the framework's pipeline.
+   */
+  knownSendRefusal(attempt: SendAttempt): RateLimitedError | undefined {
+    const { rules, subject } = this.sendRules(attempt);
+    const known = this.sendRefusals.find(rules, this.clock.now().getTime());
+    return known && this.refuse(known, subject);
   }
 
   /** `httpRule` as for consumeSend. */
@@ -142,24 +143,16 @@ export class RateLimitService {
   private async consume(
     rules: LimitRule[],
     reportedLayer: string,
-    subject: Pick<SmsEvent, 'phoneHash' | 'purpose' | 'country'>,
+    subject: Subject,
     refusals?: KnownRefusals,
   ): Promise<QuotaHeaders> {
     const nowMs = this.clock.now().getTime();
     const known = refusals?.find(rules, nowMs);
-    const result: ConsumeResult = known
-      ? { allowed: false, rejected: known, states: [] }
-      : await this.consumeInStore(rules, nowMs);
-    if (!known && result.rejected) refusals?.remember(rules, result.rejected, nowMs);
+    if (known) throw this.refuse(known, subject);
+    const result = await this.consumeInStore(rules, nowMs);
     if (!result.allowed && result.rejected) {
-      const { layer, limit, retryAfterMs } = result.rejected;
-      this.events.publish({
-        ...subject,
-        status: 'rate_limited',
-        occurredAt: this.clock.now(),
-        layer,
-      });
-      throw new RateLimitedError(layer, limit, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+      refusals?.remember(rules, result.rejected, nowMs);
+      throw this.refuse(result.rejected, subject);
     }
     const state =
       result.states.find((candidate) => candidate.layer === reportedLayer) ??
@@ -169,6 +162,32 @@ export class RateLimitService {
       'RateLimit-Remaining': String(state.remaining),
       'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
     };
+  }
+
+  /** Reports the refusal (analytics, metrics) and returns the error that answers it. */
+  private refuse({ layer, limit, retryAfterMs }: Rejection, subject: Subject): RateLimitedError {
+    this.events.publish({
+      ...subject,
+      status: 'rate_limited',
+      occurredAt: this.clock.now(),
+      layer,
+    });
+    return new RateLimitedError(layer, limit, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
+
+  private sendRules(attempt: SendAttempt): { rules: LimitRule[]; subject: Subject } {
+    const phoneHash = this.hasher.hash('phone', attempt.e164);
+    const rules = sendRules(
+      {
+        phoneHash,
+        prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
+        country: attempt.country,
+        purpose: attempt.purpose,
+        ipHash: this.hasher.hash('ip', attempt.ip),
+      },
+      this.config,
+    );
+    return { rules, subject: { phoneHash, purpose: attempt.purpose, country: attempt.country } };
   }
 
   /** A store failure fails closed. */

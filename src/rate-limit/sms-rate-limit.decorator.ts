@@ -1,7 +1,13 @@
 import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
-import { SMS_RATE_LIMIT_KIND, SmsRateLimitGuard, SmsRateLimitKind } from './sms-rate-limit.guard';
+import {
+  SMS_RATE_LIMIT_KIND,
+  SmsRateLimitGuard,
+  SmsRateLimitKind,
+  SmsRateLimitRouteConfig,
+} from './sms-rate-limit.guard';
 
 const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
   send:
@@ -15,11 +21,13 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
 /**
  * The SMS limits and their Swagger documentation in one decorator, so the two cannot drift.
  * The policy itself lives in RateLimitService, not in the controller; SmsRateLimitGuard applies it
- * before the handler runs (for code checks, VerificationService.check does on the other paths).
+ * before the handler runs (for code checks, VerificationService.check does on the other paths),
+ * and KnownRefusalResponder answers refusals it already knows before that.
  */
 export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
+    RouteConfig({ smsRateLimit: kind } satisfies SmsRateLimitRouteConfig),
     UseGuards(SmsRateLimitGuard),
     ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: DESCRIPTIONS[kind] }),
     ApiServiceUnavailableResponse({

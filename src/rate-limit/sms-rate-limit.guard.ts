@@ -2,21 +2,18 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ProductError } from '../common/errors/product-error';
 import { PhoneService } from '../phone/phone.service';
-import { PURPOSES, Purpose } from '../sms/purpose';
 import { HttpThrottle, httpRule, takeDeferredHttpThrottle } from './deferred-http-rule';
 import { RateLimitedError } from './rate-limit.errors';
 import { RateLimitService } from './rate-limit.service';
+import { sendAttemptOf, smsSubjectOf } from './sms-request';
 
 export const SMS_RATE_LIMIT_KIND = 'sms-rate-limit-kind';
 export type SmsRateLimitKind = 'send' | 'verify';
 
-interface SmsRequestBody {
-  phoneNumber?: unknown;
-  countryCode?: unknown;
-  purpose?: unknown;
-  code?: unknown;
+/** The Fastify route config SmsRateLimit() sets, so a Fastify hook can tell SMS routes apart. */
+export interface SmsRateLimitRouteConfig {
+  smsRateLimit?: SmsRateLimitKind;
 }
 
 /**
@@ -50,20 +47,9 @@ export class SmsRateLimitGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const throttle = takeDeferredHttpThrottle(request);
-    const body = (request.body ?? {}) as SmsRequestBody;
-    const codeMissing = kind === 'verify' && typeof body.code !== 'string';
-    if (typeof body.phoneNumber !== 'string' || !isPurpose(body.purpose) || codeMissing) {
-      return this.throttleOnly(throttle);
-    }
-    const countryCode = typeof body.countryCode === 'string' ? body.countryCode : undefined;
-
-    let phone;
-    try {
-      phone = this.phones.normalize(body.phoneNumber, countryCode);
-    } catch (error) {
-      if (error instanceof ProductError) return this.throttleOnly(throttle);
-      throw error;
-    }
+    const subject = smsSubjectOf(request.body, this.phones, kind === 'verify');
+    if (!subject) return this.throttleOnly(throttle);
+    const { phone } = subject;
 
     if (kind === 'verify') {
       await this.limits.consumeVerify(
@@ -74,13 +60,7 @@ export class SmsRateLimitGuard implements CanActivate {
       return true;
     }
     const headers = await this.limits.consumeSend(
-      {
-        e164: phone.e164,
-        prefix: this.phones.prefixOf(phone.e164),
-        country: phone.country,
-        purpose: body.purpose,
-        ip: request.ip,
-      },
+      sendAttemptOf(subject, request.ip, this.phones),
       throttle && httpRule(throttle),
     );
     void reply.headers({ ...headers });
@@ -103,8 +83,4 @@ const verifyLimitsApplied = new WeakMap<object, string>();
 /** The E.164 number SmsRateLimitGuard already counted this request's code check for, if any. */
 export function verifyLimitsAppliedTo(request: object): string | undefined {
   return verifyLimitsApplied.get(request);
-}
-
-function isPurpose(value: unknown): value is Purpose {
-  return typeof value === 'string' && (PURPOSES as readonly string[]).includes(value);
 }

@@ -1,6 +1,9 @@
 import { EventRecorder } from '../../src/analytics/events/event-recorder';
 import { Clock } from '../../src/common/clock';
+import { Hasher } from '../../src/common/hasher';
 import { Sql } from '../../src/database/sql';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { SmsRateLimitGuard } from '../../src/rate-limit/sms-rate-limit.guard';
 import { RateLimitStore } from '../../src/rate-limit/store/rate-limit-store';
 import { FakeClock } from '../support/fake-clock';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
@@ -58,6 +61,64 @@ describe('Send refusals answered from memory', () => {
     expect(consume).toHaveBeenCalledTimes(4);
   });
 
+  it('answers a known refusal before the Nest pipeline, with the same answer the guard gives', async () => {
+    const guard = jest.spyOn(SmsRateLimitGuard.prototype, 'canActivate');
+    const rejections = async () => {
+      const text = await service.app.get(MetricsService).render();
+      const line = text
+        .split('\n')
+        .find((row) => row.startsWith('sms_rate_limit_rejections_total{layer="phone"}'));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    try {
+      const phoneNumber = '+251911500004';
+      await send(phoneNumber).expect(200);
+      const before = await rejections();
+      const fromGuard = await send(phoneNumber).expect(429);
+      expect(guard).toHaveBeenCalledTimes(2);
+
+      const fromHook = await send(phoneNumber).expect(429);
+      // A body the validation pipe would refuse is still refused for its number first, as the
+      // guard (which runs before validation) does.
+      const withExtraField = await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber, purpose: 'registration', extra: true })
+        .expect(429);
+      expect(guard).toHaveBeenCalledTimes(2);
+
+      for (const response of [fromHook, withExtraField]) {
+        expect(response.body).toEqual(fromGuard.body);
+        for (const header of [
+          'retry-after',
+          'ratelimit-limit',
+          'ratelimit-remaining',
+          'ratelimit-reset',
+          'content-type',
+          'content-security-policy',
+          'x-content-type-options',
+        ]) {
+          expect([header, response.headers[header]]).toEqual([header, fromGuard.headers[header]]);
+        }
+        expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      }
+      expect(await rejections()).toBe(before + 3);
+
+      // The refusing layer counts the phone's sends of every purpose: a login code for it is
+      // answered from memory too, while another number still goes through the guard.
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber, purpose: 'login' })
+        .expect(429);
+      expect(guard).toHaveBeenCalledTimes(2);
+      await send('+251911500005').expect(200);
+      expect(guard).toHaveBeenCalledTimes(3);
+    } finally {
+      guard.mockRestore();
+    }
+  });
+
   it('records an answered-from-memory refusal like any other in analytics', async () => {
     const phoneNumber = '+251911500003';
     await send(phoneNumber).expect(200);
@@ -67,8 +128,8 @@ describe('Send refusals answered from memory', () => {
     const rows = await service.app
       .get(Sql)
       .rows<{ layer: string }>(
-        `SELECT layer FROM sms_events WHERE status = 'rate_limited' AND occurred_at = $1`,
-        [clock.now()],
+        `SELECT layer FROM sms_events WHERE status = 'rate_limited' AND phone_hash = $1`,
+        [service.app.get(Hasher).hash('phone', phoneNumber)],
       );
     expect(rows).toHaveLength(2);
     expect(new Set(rows.map((row) => row.layer)).size).toBe(1);
