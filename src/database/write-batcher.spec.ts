@@ -1,4 +1,4 @@
-import { WriteBatcher } from './write-batcher';
+import { StatementBatcher, WriteBatcher } from './write-batcher';
 
 /** A write the test finishes by hand, recording what each statement held. */
 function controlledWrite() {
@@ -77,5 +77,41 @@ describe('WriteBatcher', () => {
     await drained;
     expect(written).toBe(true);
     await expect(new WriteBatcher(write).drained()).resolves.toBeUndefined();
+  });
+});
+
+describe('StatementBatcher', () => {
+  it("answers each item with its own result, in the statement's order", async () => {
+    const batcher = new StatementBatcher(async (items: number[]) => items.map((item) => item * 10));
+    await expect(Promise.all([1, 2, 3].map((item) => batcher.add(item)))).resolves.toEqual([
+      10, 20, 30,
+    ]);
+  });
+
+  it('never puts two items with the same key in one statement; the second goes next, in order', async () => {
+    const statements: string[][] = [];
+    const batcher = new StatementBatcher(
+      async (items: string[]) => {
+        statements.push(items);
+        return items;
+      },
+      { keyOf: (item) => item.split(':')[0] },
+    );
+    await Promise.all(['a:1', 'b:1', 'a:2', 'c:1', 'a:3', 'b:2'].map((item) => batcher.add(item)));
+    expect(statements).toEqual([['a:1', 'b:1', 'c:1'], ['a:2', 'b:2'], ['a:3']]);
+  });
+
+  it('fails every item of a statement that fails, and goes on with the next', async () => {
+    let calls = 0;
+    const batcher = new StatementBatcher(
+      async (items: string[]) => {
+        calls += 1;
+        if (calls === 1) throw new Error('connection lost');
+        return items;
+      },
+      { keyOf: (item) => item },
+    );
+    const results = await Promise.allSettled(['a', 'b', 'a'].map((item) => batcher.add(item)));
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
   });
 });

@@ -9,7 +9,7 @@ import { RandomSource } from '../common/random';
 import { Locale } from '../common/locale';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
-import { WriteBatcher } from '../database/write-batcher';
+import { StatementBatcher, WriteBatcher } from '../database/write-batcher';
 import { NormalizedPhone } from '../phone/phone.service';
 import { PhoneService } from '../phone/phone.service';
 import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
@@ -92,6 +92,27 @@ interface ProviderSids {
   messageSid: string | null;
 }
 
+/** A code check's attempt, counted before its code is compared. */
+interface AttemptToCount {
+  phoneHash: string;
+  purpose: Purpose;
+  now: Date;
+}
+
+/** A right code's approval, with the verification_token it issues. */
+interface Approval {
+  id: string;
+  now: Date;
+  tokenHash: string;
+  tokenExpiresAt: Date;
+}
+
+/** The rows of a batched statement (`RETURNING position, …`) as one answer per item, in order. */
+function inOrder<T, R>(batch: T[], rows: (R & { position: string })[]): (R | undefined)[] {
+  const byPosition = new Map(rows.map(({ position, ...row }) => [Number(position), row as R]));
+  return batch.map((_item, index) => byPosition.get(index + 1));
+}
+
 const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts, max_attempts,
   send_count, expires_at, created_at, updated_at`;
 
@@ -109,6 +130,17 @@ export class VerificationService {
    */
   private deliveryLatencyMs: number;
   private readonly sidWrites = new WriteBatcher<ProviderSids>((batch) => this.writeSids(batch));
+  private readonly approvals = new StatementBatcher<Approval, VerificationRow | undefined>(
+    (batch) => this.approve(batch),
+    { keyOf: ({ id }) => id },
+  );
+  /** Code checks count their attempt a batch per statement, one statement per live verification. */
+  private readonly attemptCounts = new StatementBatcher<
+    AttemptToCount,
+    VerificationRow | undefined
+  >((batch) => this.countAttempts(batch), {
+    keyOf: ({ phoneHash, purpose }) => `${purpose} ${phoneHash}`,
+  });
   private checkLatencyMs: number;
   private readonly sms: SmsConfig;
   private readonly twilio: TwilioConfig;
@@ -234,31 +266,19 @@ export class VerificationService {
     }
     const now = this.clock.now();
 
-    // Count the attempt before comparing, in one statement: concurrent guesses cannot share a slot.
-    const [counted] = await this.sql.rows<VerificationRow>(
-      `UPDATE sms_verifications SET attempts = attempts + 1, updated_at = $3
-        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending'
-          AND expires_at > $3 AND attempts < max_attempts
-        RETURNING ${RETURNING}`,
-      [phoneHash, input.purpose, now],
-    );
+    // Count the attempt before comparing, atomically: concurrent guesses cannot share a slot.
+    const counted = await this.attemptCounts.add({ phoneHash, purpose: input.purpose, now });
     if (!counted) throw await this.explainUncountedAttempt(phoneHash, input.purpose, now);
 
     const correct = await this.compare(counted, phone.e164, input.code);
     if (correct) {
       const token = `vt_${this.random.token(32)}`;
-      const [approved] = await this.sql.rows<VerificationRow>(
-        `UPDATE sms_verifications
-            SET status = 'verified', verified_at = $2, updated_at = $2, token_hash = $3, token_expires_at = $4
-          WHERE id = $1 AND status = 'pending'
-          RETURNING ${RETURNING}`,
-        [
-          counted.id,
-          now,
-          this.hasher.hash('verification-token', token),
-          new Date(now.getTime() + this.sms.verificationTokenTtlSeconds * 1000),
-        ],
-      );
+      const approved = await this.approvals.add({
+        id: counted.id,
+        now,
+        tokenHash: this.hasher.hash('verification-token', token),
+        tokenExpiresAt: new Date(now.getTime() + this.sms.verificationTokenTtlSeconds * 1000),
+      });
       // Another request approved it first: this one proves nothing.
       if (!approved) throw new VerificationNotFoundError();
       await this.limits.clearVerify(phone.e164);
@@ -398,6 +418,74 @@ export class VerificationService {
       this.logger.warn({ err: error, verificationId: id }, 'could not record the provider sids');
     });
     return { row: { ...row, twilio_sid: row.twilio_sid ?? sids.verificationSid } };
+  }
+
+  /**
+   * One attempt on each live verification named, if it has attempts left: the counted row, or
+   * undefined. One statement for a batch of code checks, none two for the same verification (see
+   * StatementBatcher). Rows are locked in id order, so concurrent batches (other instances') queue
+   * behind each other instead of deadlocking.
+   */
+  private async countAttempts(batch: AttemptToCount[]): Promise<(VerificationRow | undefined)[]> {
+    const counted = await this.sql.prepared<VerificationRow & { position: string }>(
+      'verification-count-attempts',
+      `WITH attempt AS (
+         SELECT * FROM unnest($1::varchar[], $2::sms_purpose[], $3::timestamptz[])
+           WITH ORDINALITY AS attempt (phone_number_hash, purpose, at, position)
+       ), live AS (
+         SELECT verification.id AS verification_id, attempt.at, attempt.position
+           FROM sms_verifications AS verification
+           JOIN attempt USING (phone_number_hash, purpose)
+          WHERE verification.status = 'pending' AND verification.expires_at > attempt.at
+            AND verification.attempts < verification.max_attempts
+          ORDER BY verification.id
+            FOR UPDATE OF verification
+       )
+       UPDATE sms_verifications SET attempts = attempts + 1, updated_at = live.at
+         FROM live
+        WHERE id = live.verification_id
+       RETURNING live.position, ${RETURNING}`,
+      [
+        batch.map((attempt) => attempt.phoneHash),
+        batch.map((attempt) => attempt.purpose),
+        batch.map((attempt) => attempt.now),
+      ],
+    );
+    return inOrder(batch, counted);
+  }
+
+  /**
+   * Approves each verification still pending, with its new token: the approved row, or undefined
+   * when another request approved (or ended) it first. A batch per statement, as countAttempts.
+   */
+  private async approve(batch: Approval[]): Promise<(VerificationRow | undefined)[]> {
+    const approved = await this.sql.prepared<VerificationRow & { position: string }>(
+      'verification-approve',
+      `WITH approval AS (
+         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::varchar[], $4::timestamptz[])
+           WITH ORDINALITY AS approval (verification_id, at, new_token_hash, new_token_expires_at, position)
+       ), ready AS (
+         SELECT approval.*
+           FROM sms_verifications AS verification
+           JOIN approval ON verification.id = approval.verification_id
+          WHERE verification.status = 'pending'
+          ORDER BY verification.id
+            FOR UPDATE OF verification
+       )
+       UPDATE sms_verifications
+          SET status = 'verified', verified_at = ready.at, updated_at = ready.at,
+              token_hash = ready.new_token_hash, token_expires_at = ready.new_token_expires_at
+         FROM ready
+        WHERE id = ready.verification_id
+       RETURNING ready.position, ${RETURNING}`,
+      [
+        batch.map((approval) => approval.id),
+        batch.map((approval) => approval.now),
+        batch.map((approval) => approval.tokenHash),
+        batch.map((approval) => approval.tokenExpiresAt),
+      ],
+    );
+    return inOrder(batch, approved);
   }
 
   /** Every first send's sids, a batch of sends per statement (see WriteBatcher). */

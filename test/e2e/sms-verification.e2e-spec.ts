@@ -257,6 +257,38 @@ describe.each<Mode>(['twilio-verify', 'twilio-messaging', 'console'])(
       expect(responses.every((response) => [200, 404, 429].includes(response.status))).toBe(true);
     });
 
+    it('counts one attempt each for concurrent checks of many numbers, right and wrong mixed', async () => {
+      const phones = Array.from({ length: 12 }, () => nextPhone());
+      const codes: string[] = [];
+      for (const phoneNumber of phones) {
+        await send({ phoneNumber, purpose: 'login' }).expect(200);
+        codes.push(codeSentTo(phoneNumber));
+      }
+      const responses = await Promise.all(
+        phones.map((phoneNumber, index) => {
+          const right = index % 3 === 0;
+          const code = right ? codes[index] : codes[index] === '000000' ? '111111' : '000000';
+          return verify({ phoneNumber, code, purpose: 'login' });
+        }),
+      );
+      expect(responses.map((response) => [response.status, response.body.status])).toEqual(
+        phones.map((_phone, index) => [200, index % 3 === 0 ? 'approved' : 'pending']),
+      );
+      const hasher = service.app.get(Hasher);
+      const rows: { phone_number_hash: string; attempts: number; status: string }[] =
+        await service.app
+          .get(DataSource)
+          .query(
+            `SELECT phone_number_hash, attempts, status FROM sms_verifications WHERE phone_number_hash = ANY($1)`,
+            [phones.map((phoneNumber) => hasher.hash('phone', phoneNumber))],
+          );
+      const byHash = new Map(rows.map((row) => [row.phone_number_hash, row]));
+      phones.forEach((phoneNumber, index) => {
+        const row = byHash.get(hasher.hash('phone', phoneNumber))!;
+        expect([row.attempts, row.status]).toEqual([1, index % 3 === 0 ? 'verified' : 'pending']);
+      });
+    });
+
     it('spends a verification token once, only for its phone and purpose', async () => {
       const phoneNumber = nextPhone();
       await send({ phoneNumber, purpose: 'login' }).expect(200);
