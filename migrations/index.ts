@@ -6,6 +6,7 @@ import { CreateSmsSuppressions1764072400000 } from './1764072400000-create-sms-s
 import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-analytics';
 import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
 import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
+import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -20,6 +21,7 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsAnalytics1764072410000,
   CreateSmsAlerts1764072500000,
   AddRetentionIndexes1764072600000,
+  VerificationFillfactor1764072700000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */
