@@ -65,7 +65,9 @@ function expectRateLimited(answer: Answer, maxRetryAfterSeconds: number): void {
   const retryAfter = Number(answer.headers.get('retry-after'));
   expect(answer.body.retryAfter).toBe(retryAfter);
   expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(maxRetryAfterSeconds);
+  // A hit another instance stamped a few ms after this request read its clock leaves the window
+  // those few ms after the window's length: 900.004 s is answered as 901.
+  expect(retryAfter).toBeLessThanOrEqual(maxRetryAfterSeconds + 1);
 }
 
 /** `count` requests, the i-th to instance i mod 3, all at once. */
