@@ -63,6 +63,15 @@ import {
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/**
+ * `BENCH_ONLY=3,4`: a trial run of the ceiling and the listed scenarios (ids as in the table,
+ * `4` for 4a and 4b; `profile`, `profile-429` and `profile-verify` for the profiles), printed and
+ * not written to bench/results or docs/BENCHMARKS.md. For measuring a change head to head.
+ */
+const ONLY = process.env.BENCH_ONLY?.split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
+const wanted = (id: string): boolean => !ONLY || id === '1' || ONLY.includes(id);
 const WARMUP_SECONDS = 3;
 const CONNECTIONS = 50;
 /**
@@ -585,6 +594,29 @@ async function profileRejectedPath(context: Context): Promise<Profile> {
   );
 }
 
+/** Scenario 4a's load (wrong codes, 9 per prepared verification) on an app of its own. */
+async function profileVerifyPath(context: Context, maxAttempts: number): Promise<Profile> {
+  const prepared = ethiopianMobiles(RANGE.profile, WRONG_CODE_PHONES).map((e164) => ({
+    e164,
+    code: String(randomInt(1_000_000)).padStart(6, '0'),
+  }));
+  await prepareVerifications(context.monitor, context.hasher, prepared, {
+    maxAttempts,
+    expiryMinutes: 60,
+  });
+  let index = 0;
+  return profileLoad(context, 'scenario 4a', {
+    method: 'POST',
+    path: '/sms/verify-code',
+    connections: CONNECTIONS,
+    durationSeconds: SECONDS,
+    body: () => {
+      const { e164, code } = prepared[index++ % prepared.length];
+      return { phoneNumber: e164, code: wrongCode(code), purpose: 'registration' };
+    },
+  });
+}
+
 function evaluateTargets(results: RunResults): TargetResult[] {
   const byId = new Map(results.scenarios.map((scenario) => [scenario.id, scenario]));
   const ceiling = byId.get('1')!.load.requestsPerSecond;
@@ -806,51 +838,61 @@ async function run(cleanup: Cleanup): Promise<void> {
       load: { path: '/health', connections: CONNECTIONS, durationSeconds: SECONDS },
     }),
   );
-  scenarios.push(
-    await acceptedSends(
-      context,
-      '2',
-      appA,
-      RANGE.accepted,
-      'send accepted: fresh numbers, registration',
-      0,
-      true,
-    ),
-  );
-  scenarios.push(
-    await rejectedSends(
-      context,
-      '3',
-      appA,
-      ethiopianMobile(RANGE.attackers, 1),
-      'send rejected: one phone 50 sends over its limits (429)',
-    ),
-  );
-  scenarios.push(
-    ...(await verifyScenarios(
-      context,
-      appA,
-      configuration.sms.maxAttempts,
-      configuration.sms.expiryMinutes.registration,
-    )),
-  );
-  const login = await loginScenarios(context, appA);
-  if (login) scenarios.push(...login);
-  else pending.push('login-sms end to end (POST /auth/login-sms does not exist yet)');
-  scenarios.push(
-    await slowTwilioScenario(
-      context,
-      '6',
-      appA,
-      RANGE.slowTwilio,
-      `send accepted, Twilio +300 ms, 500 connections${tls ? ' (TLS: the SDK agent)' : ''}`,
-    ),
-  );
+  if (wanted('2')) {
+    scenarios.push(
+      await acceptedSends(
+        context,
+        '2',
+        appA,
+        RANGE.accepted,
+        'send accepted: fresh numbers, registration',
+        0,
+        true,
+      ),
+    );
+  }
+  if (wanted('3')) {
+    scenarios.push(
+      await rejectedSends(
+        context,
+        '3',
+        appA,
+        ethiopianMobile(RANGE.attackers, 1),
+        'send rejected: one phone 50 sends over its limits (429)',
+      ),
+    );
+  }
+  if (wanted('4')) {
+    scenarios.push(
+      ...(await verifyScenarios(
+        context,
+        appA,
+        configuration.sms.maxAttempts,
+        configuration.sms.expiryMinutes.registration,
+      )),
+    );
+  }
+  if (wanted('5')) {
+    const login = await loginScenarios(context, appA);
+    if (login) scenarios.push(...login);
+    else pending.push('login-sms end to end (POST /auth/login-sms does not exist yet)');
+  }
+  if (wanted('6')) {
+    scenarios.push(
+      await slowTwilioScenario(
+        context,
+        '6',
+        appA,
+        RANGE.slowTwilio,
+        `send accepted, Twilio +300 ms, 500 connections${tls ? ' (TLS: the SDK agent)' : ''}`,
+      ),
+    );
+  }
   const highWaterMarkMiB = appA.highWaterMarkMiB();
   await appA.stop();
 
   let migratedDatabase = 0;
-  if (tls) {
+  if (tls && wanted('6b')) {
     log('app B: the same over plain HTTP (Node global agent, no socket cap)');
     const appB = await startApp(context, { twilioBaseUrl: fake.httpUrl });
     migratedDatabase = Math.round(appB.coldStartMs);
@@ -868,64 +910,78 @@ async function run(cleanup: Cleanup): Promise<void> {
 
   // Without the deployed heap cap V8 lets old space grow with the machine's memory: the same
   // load shows what the cap costs in throughput and saves in memory.
-  log("app E: scenario 2 with node's default heap limit");
-  const appE = await startApp(context, { asDeployed: false });
-  scenarios.push(
-    await acceptedSends(
-      context,
-      '2m',
-      appE,
-      RANGE.accepted,
-      `as 2, without the deployed ${deployedNodeFlags().join(' ')} (node's default heap)`,
-      5_000_000,
-    ),
-  );
-  await appE.stop();
+  if (wanted('2m')) {
+    log("app E: scenario 2 with node's default heap limit");
+    const appE = await startApp(context, { asDeployed: false });
+    scenarios.push(
+      await acceptedSends(
+        context,
+        '2m',
+        appE,
+        RANGE.accepted,
+        `as 2, without the deployed ${deployedNodeFlags().join(' ')} (node's default heap)`,
+        5_000_000,
+      ),
+    );
+    await appE.stop();
+  }
 
-  const profile = await profileSendPath(context);
-  const rejectedProfile = await profileRejectedPath(context);
+  const profile = wanted('profile') ? await profileSendPath(context) : undefined;
+  const rejectedProfile = wanted('profile-429') ? await profileRejectedPath(context) : undefined;
+  const verifyProfile = wanted('profile-verify')
+    ? await profileVerifyPath(context, configuration.sms.maxAttempts)
+    : undefined;
 
-  log(
-    `scale: ${SCALE_PHONES.toLocaleString('en-US')} phones in Redis, ${SCALE_ROWS.toLocaleString('en-US')} rows in sms_verifications`,
-  );
-  let seedStarted = performance.now();
-  const redisKeys = await seedRateLimitKeys(redis, {
-    keyPrefix: redisPrefix,
-    count: SCALE_PHONES,
-    config: configuration.rateLimit,
-    hasher: context.hasher,
-    nowMs: Date.now(),
-  });
-  const redisSeedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
-  log(`  ${redisKeys.toLocaleString('en-US')} Redis keys in ${redisSeedSeconds} s`);
-  seedStarted = performance.now();
-  await seedHistoricVerifications(monitor, SCALE_ROWS);
-  const rowsSeedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
-  log(`  ${SCALE_ROWS.toLocaleString('en-US')} rows in ${rowsSeedSeconds} s`);
+  let scale: RunResults['scale'] = {
+    redisKeys: 0,
+    redisSeedSeconds: 0,
+    rows: 0,
+    rowsSeedSeconds: 0,
+  };
+  if (wanted('7')) {
+    log(
+      `scale: ${SCALE_PHONES.toLocaleString('en-US')} phones in Redis, ${SCALE_ROWS.toLocaleString('en-US')} rows in sms_verifications`,
+    );
+    let seedStarted = performance.now();
+    const redisKeys = await seedRateLimitKeys(redis, {
+      keyPrefix: redisPrefix,
+      count: SCALE_PHONES,
+      config: configuration.rateLimit,
+      hasher: context.hasher,
+      nowMs: Date.now(),
+    });
+    const redisSeedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
+    log(`  ${redisKeys.toLocaleString('en-US')} Redis keys in ${redisSeedSeconds} s`);
+    seedStarted = performance.now();
+    await seedHistoricVerifications(monitor, SCALE_ROWS);
+    const rowsSeedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
+    log(`  ${SCALE_ROWS.toLocaleString('en-US')} rows in ${rowsSeedSeconds} s`);
 
-  const appD = await startApp(context);
-  if (!migratedDatabase) migratedDatabase = Math.round(appD.coldStartMs);
-  scenarios.push(
-    await acceptedSends(
-      context,
-      '7a',
-      appD,
-      RANGE.scale,
-      'scale: scenario 2 with 1 M phones in Redis, 5 M rows',
-      0,
-      true,
-    ),
-  );
-  scenarios.push(
-    await rejectedSends(
-      context,
-      '7b',
-      appD,
-      ethiopianMobile(RANGE.attackers, 2),
-      'scale: scenario 3 with 1 M phones in Redis, 5 M rows',
-    ),
-  );
-  await appD.stop();
+    const appD = await startApp(context);
+    if (!migratedDatabase) migratedDatabase = Math.round(appD.coldStartMs);
+    scenarios.push(
+      await acceptedSends(
+        context,
+        '7a',
+        appD,
+        RANGE.scale,
+        'scale: scenario 2 with 1 M phones in Redis, 5 M rows',
+        0,
+        true,
+      ),
+    );
+    scenarios.push(
+      await rejectedSends(
+        context,
+        '7b',
+        appD,
+        ethiopianMobile(RANGE.attackers, 2),
+        'scale: scenario 3 with 1 M phones in Redis, 5 M rows',
+      ),
+    );
+    await appD.stop();
+    scale = { redisKeys, redisSeedSeconds, rows: SCALE_ROWS, rowsSeedSeconds };
+  }
 
   const results: RunResults = {
     date: startedAt.toISOString().slice(0, 10),
@@ -951,14 +1007,28 @@ async function run(cleanup: Cleanup): Promise<void> {
     coldStartMs: { freshDatabase, migratedDatabase },
     highWaterMarkMB: Math.round(highWaterMarkMiB * 1.048576 * 10) / 10,
     scenarios,
-    scale: { redisKeys, redisSeedSeconds, rows: SCALE_ROWS, rowsSeedSeconds },
+    scale,
     profile,
     rejectedProfile,
+    verifyProfile,
     targets: [],
     pending,
   };
-  results.targets = evaluateTargets(results);
   results.totalSeconds = Math.round((performance.now() - started) / 1000);
+  if (ONLY) {
+    log(`trial run (BENCH_ONLY=${ONLY.join(',')}), nothing written:`);
+    console.log(renderScenarioTable(results));
+    for (const [label, summary] of [
+      ['send', profile],
+      ['429', rejectedProfile],
+      ['verify', verifyProfile],
+    ] as const) {
+      if (summary)
+        console.log(`\nprofile (${label}):\n${renderProfileTables(summary, 'requests')}`);
+    }
+    return;
+  }
+  results.targets = evaluateTargets(results);
   writeJson(join(RESULTS_DIRECTORY, `${results.date}.json`), results);
   replaceGeneratedBlock('machine', renderMachine(results));
   replaceGeneratedBlock('scenarios', renderScenarioTable(results));
@@ -966,6 +1036,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   if (profile) replaceGeneratedBlock('profile', renderProfileTables(profile, 'sends'));
   if (rejectedProfile) {
     replaceGeneratedBlock('profile-429', renderProfileTables(rejectedProfile, 'refused sends'));
+  }
+  if (verifyProfile) {
+    replaceGeneratedBlock('profile-verify', renderProfileTables(verifyProfile, 'wrong codes'));
   }
   log(
     `results: bench/results/${results.date}.json, docs/BENCHMARKS.md (${results.totalSeconds} s)`,

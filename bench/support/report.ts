@@ -65,6 +65,7 @@ export interface RunResults {
   profile?: ProfileSummary & { requestsPerSecond: number; requests: number };
   /** The same for scenario 3, the 429 path. */
   rejectedProfile?: ProfileSummary & { requestsPerSecond: number; requests: number };
+  verifyProfile?: ProfileSummary & { requestsPerSecond: number; requests: number };
   targets: TargetResult[];
   pending: string[];
 }
