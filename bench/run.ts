@@ -596,7 +596,8 @@ async function profileRejectedPath(context: Context): Promise<Profile> {
 
 /** Scenario 4a's load (wrong codes, 9 per prepared verification) on an app of its own. */
 async function profileVerifyPath(context: Context, maxAttempts: number): Promise<Profile> {
-  const prepared = ethiopianMobiles(RANGE.profile, WRONG_CODE_PHONES).map((e164) => ({
+  // The send path's profile takes this range's first numbers; these start far above them.
+  const prepared = ethiopianMobiles(RANGE.profile, WRONG_CODE_PHONES, 500_000).map((e164) => ({
     e164,
     code: String(randomInt(1_000_000)).padStart(6, '0'),
   }));
