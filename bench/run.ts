@@ -361,14 +361,9 @@ async function acceptedSends(
   });
 }
 
-async function rejectedSends(
-  context: Context,
-  id: string,
-  app: AppProcess,
-  attacker: string,
-  name: string,
-) {
-  await seedOverLimitPhone(context.redis, {
+/** Writes `attacker` into Redis as 50 sends just now, so its own layers refuse it all run long. */
+function seedAttacker(context: Context, attacker: string): Promise<void> {
+  return seedOverLimitPhone(context.redis, {
     keyPrefix: context.redisPrefix,
     e164: attacker,
     hits: 50,
@@ -376,6 +371,16 @@ async function rejectedSends(
     hasher: context.hasher,
     nowMs: Date.now(),
   });
+}
+
+async function rejectedSends(
+  context: Context,
+  id: string,
+  app: AppProcess,
+  attacker: string,
+  name: string,
+) {
+  await seedAttacker(context, attacker);
   const body = () => ({ phoneNumber: attacker, purpose: 'registration' });
   return runScenario(context, {
     id,
@@ -389,6 +394,11 @@ async function rejectedSends(
   });
 }
 
+/** Each number with the six-digit code its prepared verification will be written with. */
+function withRandomCodes(phones: string[]): { e164: string; code: string }[] {
+  return phones.map((e164) => ({ e164, code: String(randomInt(1_000_000)).padStart(6, '0') }));
+}
+
 function wrongCode(code: string): string {
   return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 }
@@ -399,11 +409,7 @@ async function verifyScenarios(
   maxAttempts: number,
   expiryMinutes: number,
 ) {
-  const prepare = (range: number, count: number) =>
-    ethiopianMobiles(range, count).map((e164) => ({
-      e164,
-      code: String(randomInt(1_000_000)).padStart(6, '0'),
-    }));
+  const prepare = (range: number, count: number) => withRandomCodes(ethiopianMobiles(range, count));
   const wrong = prepare(RANGE.wrongCodes, WRONG_CODE_PHONES);
   const right = prepare(RANGE.rightCodes, RIGHT_CODE_PHONES);
   await prepareVerifications(context.monitor, context.hasher, [...wrong, ...right], {
@@ -579,14 +585,7 @@ function profileSendPath(context: Context): Promise<Profile> {
 /** Scenario 3's load on a phone of its own, seeded over its limits the same way. */
 async function profileRejectedPath(context: Context): Promise<Profile> {
   const attacker = ethiopianMobile(RANGE.attackers, 3);
-  await seedOverLimitPhone(context.redis, {
-    keyPrefix: context.redisPrefix,
-    e164: attacker,
-    hits: 50,
-    config: context.rateLimitConfig,
-    hasher: context.hasher,
-    nowMs: Date.now(),
-  });
+  await seedAttacker(context, attacker);
   return profileLoad(
     context,
     'scenario 3',
@@ -597,10 +596,7 @@ async function profileRejectedPath(context: Context): Promise<Profile> {
 /** Scenario 4a's load (wrong codes, 9 per prepared verification) on an app of its own. */
 async function profileVerifyPath(context: Context, maxAttempts: number): Promise<Profile> {
   // The send path's profile takes this range's first numbers; these start far above them.
-  const prepared = ethiopianMobiles(RANGE.profile, WRONG_CODE_PHONES, 500_000).map((e164) => ({
-    e164,
-    code: String(randomInt(1_000_000)).padStart(6, '0'),
-  }));
+  const prepared = withRandomCodes(ethiopianMobiles(RANGE.profile, WRONG_CODE_PHONES, 500_000));
   await prepareVerifications(context.monitor, context.hasher, prepared, {
     maxAttempts,
     expiryMinutes: 60,
