@@ -28,11 +28,14 @@ export class Cleanup {
   async runAll(): Promise<void> {
     while (this.steps.length > 0) {
       const step = this.steps.pop()!;
+      const started = performance.now();
       try {
         await step.run();
       } catch (error) {
         log(`cleanup: ${step.name} failed: ${(error as Error).message}`);
       }
+      const seconds = (performance.now() - started) / 1000;
+      if (seconds >= 1) log(`cleanup: ${step.name} took ${seconds.toFixed(1)} s`);
     }
   }
 }
