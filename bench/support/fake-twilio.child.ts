@@ -1,7 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { AddressInfo } from 'node:net';
 import { FakeTwilioServer } from '../../test/fakes/fake-twilio-server';
 import type { FakeTwilioCommand, FakeTwilioReply, FakeTwilioReady } from './fake-twilio.process';
 
@@ -9,9 +6,10 @@ import type { FakeTwilioCommand, FakeTwilioReply, FakeTwilioReady } from './fake
  * The fake Twilio in a process of its own, so its work never shares the app's event loop nor the
  * load generator's. Commanded over IPC by fake-twilio.process.ts; exits when the parent goes away.
  *
- * With BENCH_TLS_CERT/BENCH_TLS_KEY it also listens on HTTPS and forwards to the fake: the app
- * then talks TLS through the twilio SDK's own keep-alive agent, as it does with the real Twilio
- * (over plain HTTP the SDK falls back to Node's global agent, which has no socket cap).
+ * With BENCH_TLS_CERT/BENCH_TLS_KEY the fake also listens on HTTPS: the app then talks TLS through
+ * the twilio SDK's own keep-alive agent, as it does with the real Twilio (over plain HTTP the SDK
+ * falls back to Node's global agent, which has no socket cap). An earlier HTTPS front that
+ * forwarded to the HTTP port cost the fake twice the work per call, on the app's two cores.
  */
 async function main(): Promise<void> {
   const fake = await FakeTwilioServer.start({
@@ -20,7 +18,7 @@ async function main(): Promise<void> {
     latencyMs: Number(process.env.BENCH_TWILIO_LATENCY_MS ?? 0),
   });
   const tls = { handshakes: 0 };
-  const httpsUrl = await startTlsFront(fake.url, tls);
+  const httpsUrl = await listenTls(fake, tls);
 
   process.on('message', (command: FakeTwilioCommand) => {
     const reply = (result: unknown): void => {
@@ -49,40 +47,18 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready', httpUrl: fake.url, httpsUrl } satisfies FakeTwilioReady);
 }
 
-async function startTlsFront(
-  upstreamUrl: string,
+/** The fake's own HTTPS port, when the bench gave it a certificate. */
+function listenTls(
+  fake: FakeTwilioServer,
   counters: { handshakes: number },
-): Promise<string | undefined> {
+): Promise<string> | undefined {
   const certificate = process.env.BENCH_TLS_CERT;
   const key = process.env.BENCH_TLS_KEY;
   if (!certificate || !key) return undefined;
-  const upstream = new URL(upstreamUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
-  const server = createHttpsServer(
+  return fake.listenTls(
     { cert: readFileSync(certificate), key: readFileSync(key) },
-    (incoming, response) => {
-      const forwarded = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: incoming.headers,
-          agent,
-        },
-        (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        },
-      );
-      forwarded.on('error', () => response.destroy());
-      incoming.pipe(forwarded);
-    },
+    () => (counters.handshakes += 1),
   );
-  server.on('secureConnection', () => (counters.handshakes += 1));
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 function required(name: string): string {

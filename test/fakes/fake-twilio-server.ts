@@ -1,6 +1,7 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 
@@ -243,15 +244,7 @@ export class FakeTwilioServer {
     this.initialLatencyMs = options.latencyMs ?? 0;
     this.latencyMs = this.initialLatencyMs;
     this.now = options.now ?? Date.now;
-    this.server = createServer((request, response) => {
-      this.serve(request, response).catch((error: unknown) => {
-        if (error instanceof AbandonedRequest) {
-          response.destroy();
-        } else if (!response.headersSent && !response.destroyed) {
-          this.write(response, { status: 500, body: twilioErrorBody(500, 20500, String(error)) });
-        }
-      });
-    });
+    this.server = createServer(this.handle);
     this.routes = [
       {
         method: 'POST',
@@ -281,6 +274,16 @@ export class FakeTwilioServer {
       },
     ];
   }
+
+  private readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    this.serve(request, response).catch((error: unknown) => {
+      if (error instanceof AbandonedRequest) {
+        response.destroy();
+      } else if (!response.headersSent && !response.destroyed) {
+        this.write(response, { status: 500, body: twilioErrorBody(500, 20500, String(error)) });
+      }
+    });
+  };
 
   static async start(options: FakeTwilioOptions): Promise<FakeTwilioServer> {
     const fake = new FakeTwilioServer(options);
@@ -359,6 +362,22 @@ export class FakeTwilioServer {
     this.faults = [];
     this.lineTypes.clear();
     this.latencyMs = this.initialLatencyMs;
+  }
+
+  /**
+   * The same fake on an HTTPS port as well (its own certificate), for clients that must talk TLS
+   * as to the real Twilio; `onHandshake` counts new TLS connections. It stays open until the
+   * process ends (refuseConnections and stop close the HTTP port only).
+   */
+  async listenTls(
+    tls: { cert: Buffer; key: Buffer },
+    onHandshake: () => void = () => undefined,
+  ): Promise<string> {
+    const server = createHttpsServer(tls, this.handle);
+    server.on('secureConnection', onHandshake);
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   /** Closes the port, keeping all state: clients now get ECONNREFUSED. */
