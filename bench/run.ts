@@ -39,7 +39,6 @@ import {
   RunResults,
   ScenarioResult,
   TargetResult,
-  ofCeiling,
   percent,
   renderMachine,
   renderProfileTables,
@@ -79,12 +78,6 @@ const WARMUP_SECONDS = 3;
 const CONNECTIONS = 50;
 /** Scenario 1, the ceiling: a route that does no work of ours (no database, no Redis). */
 const CEILING_LOAD = { path: '/health', connections: CONNECTIONS } as const;
-/**
- * The host's speed drifts within a run (the ceiling moved by a third between minutes in some
- * runs), so each scenario's ratio is taken to the ceiling measured on its app just before it:
- * one second unmeasured (a fresh app's /health is cold), then this many.
- */
-const NEARBY_CEILING_SECONDS = 3;
 /**
  * A logical database of its own: three million seeded keys in database 0 would slow every other
  * user's SCAN-based cleanup (the e2e tests') on a shared Redis. Keys also carry a run prefix.
@@ -262,13 +255,6 @@ async function runScenario(context: Context, spec: ScenarioSpec): Promise<Scenar
     : undefined;
   const warmup = spec.warmup ? await runLoad({ url, ...spec.warmup }) : undefined;
   const backgroundCores = await waitForQuietMachine(context.quietBudget);
-  let ceilingNearby: number | undefined;
-  if (spec.id !== '1') {
-    await runLoad({ url, ...CEILING_LOAD, durationSeconds: 1 });
-    ceilingNearby = (
-      await runLoad({ url, ...CEILING_LOAD, durationSeconds: NEARBY_CEILING_SECONDS })
-    ).requestsPerSecond;
-  }
   spec.app.takePeakRssMiB();
   const since = performance.now();
   const pool = samplePool(context.admin, context.databaseName);
@@ -316,7 +302,6 @@ async function runScenario(context: Context, spec: ScenarioSpec): Promise<Scenar
     twilioLatencyMs: spec.twilioLatencyMs ?? 0,
     expectedStatuses: spec.expectedStatuses,
     load,
-    ceilingNearby: ceilingNearby ?? load.requestsPerSecond,
     unexpected: load.requests - expected,
     peakRssMB: Math.round(peakRssMiB * 1.048576 * 10) / 10,
     cpu: cpuUsage(cpuBefore, cpuAfter, load.requests, load.durationSeconds),
@@ -331,7 +316,7 @@ async function runScenario(context: Context, spec: ScenarioSpec): Promise<Scenar
     ...(spec.note ? { note: spec.note } : {}),
   };
   log(
-    `  ${load.requestsPerSecond} req/s (ceiling next to it ${result.ceilingNearby}), p50/p97.5/p99 ${load.latencyMs.p50}/${load.latencyMs.p97_5}/` +
+    `  ${load.requestsPerSecond} req/s, p50/p97.5/p99 ${load.latencyMs.p50}/${load.latencyMs.p97_5}/` +
       `${load.latencyMs.p99} ms, statuses ${JSON.stringify(load.statusCodes)}, errors ${load.errors}, ` +
       `RSS ${result.peakRssMB} MB, CPU ms/req ${JSON.stringify(result.cpu.msPerRequest)}, ` +
       `DB busy ${poolUsage.peakBusy}/${poolUsage.meanBusy}, Twilio ${JSON.stringify(result.twilio)}, ` +
@@ -658,14 +643,12 @@ async function profileVerifyPath(
 
 function evaluateTargets(results: RunResults): TargetResult[] {
   const byId = new Map(results.scenarios.map((scenario) => [scenario.id, scenario]));
-  const ratio = (id: string) => {
-    const scenario = byId.get(id);
-    return scenario ? ofCeiling(scenario) : 0;
-  };
+  const ceiling = byId.get('1')!.load.requestsPerSecond;
+  const ratio = (id: string) => (byId.get(id)?.load.requestsPerSecond ?? 0) / ceiling;
   const show = (id: string) => {
     const scenario = byId.get(id);
     return scenario
-      ? `${scenario.load.requestsPerSecond.toLocaleString('en-US')} req/s = ${Math.round(ratio(id) * 1000) / 10} % of ${scenario.ceilingNearby.toLocaleString('en-US')}`
+      ? `${scenario.load.requestsPerSecond.toLocaleString('en-US')} req/s = ${percent(ratio(id))} of ${ceiling.toLocaleString('en-US')}`
       : 'not run';
   };
   const targets: TargetResult[] = [];
@@ -703,11 +686,10 @@ function evaluateTargets(results: RunResults): TargetResult[] {
       met: ratio(id) >= 0.3,
     });
   }
+  const bound = Math.min(accepted.load.requestsPerSecond, 500 / 0.3);
   for (const id of ['6', '6b']) {
     const scenario = byId.get(id);
     if (!scenario) continue;
-    // Scenario 2's throughput at this scenario's ceiling (the host's speed drifts within a run).
-    const bound = Math.min(ratio('2') * scenario.ceilingNearby, 500 / 0.3);
     const failures = scenario.load.errors + scenario.unexpected;
     // Sustained: on average 80 % of the pool's connections were running SQL.
     const poolSize = Number(results.settings.environment.DATABASE_POOL_SIZE);
@@ -727,12 +709,10 @@ function evaluateTargets(results: RunResults): TargetResult[] {
     const scenario = byId.get(scaled);
     if (!scenario) continue;
     const base = byId.get(empty)!;
-    // Compared as ratios to the ceilings measured next to each: minutes apart, the host's speed
-    // alone moved more than 10 % in some runs.
-    const change = ofCeiling(scenario) / ofCeiling(base) - 1;
+    const change = scenario.load.requestsPerSecond / base.load.requestsPerSecond - 1;
     targets.push({
-      target: `scenario ${scaled} within 10 % of scenario ${empty} (1 M phones in Redis, 5 M rows), as ratios to the ceiling next to each`,
-      measured: `${percent(ofCeiling(scenario))} vs ${percent(ofCeiling(base))} (${change >= 0 ? '+' : ''}${Math.round(change * 1000) / 10} %; ${scenario.load.requestsPerSecond} vs ${base.load.requestsPerSecond} req/s), p99 ${scenario.load.latencyMs.p99} vs ${base.load.latencyMs.p99} ms`,
+      target: `scenario ${scaled} within 10 % of scenario ${empty} (1 M phones in Redis, 5 M rows)`,
+      measured: `${scenario.load.requestsPerSecond} vs ${base.load.requestsPerSecond} req/s (${change >= 0 ? '+' : ''}${Math.round(change * 1000) / 10} %), p99 ${scenario.load.latencyMs.p99} vs ${base.load.latencyMs.p99} ms`,
       met: change >= -0.1,
     });
   }

@@ -25,12 +25,6 @@ export interface ScenarioResult {
   twilioLatencyMs: number;
   expectedStatuses: number[];
   load: LoadResult;
-  /**
-   * GET /health on the same app in the seconds just before the measured load (scenario 1's
-   * route): the ceiling this scenario's ratio is taken to, since the host's speed drifts within a
-   * run. Scenario 1 is its own.
-   */
-  ceilingNearby: number;
   /** Requests answered with a status other than the expected ones. */
   unexpected: number;
   peakRssMB: number;
@@ -111,12 +105,8 @@ export function writeJson(path: string, value: unknown): void {
 const number = (value: number) => value.toLocaleString('en-US');
 export const percent = (value: number) => `${Math.round(value * 1000) / 10} %`;
 
-/** A scenario's throughput as a share of the ceiling measured next to it. */
-export function ofCeiling(scenario: ScenarioResult): number {
-  return scenario.load.requestsPerSecond / scenario.ceilingNearby;
-}
-
 export function renderScenarioTable(results: RunResults): string {
+  const ceiling = results.scenarios.find((scenario) => scenario.id === '1')!;
   const rows = results.scenarios.map((scenario) => {
     const { load } = scenario;
     const statuses = Object.entries(load.statusCodes)
@@ -128,9 +118,7 @@ export function renderScenarioTable(results: RunResults): string {
       scenario.name,
       String(scenario.connections),
       `${number(load.requestsPerSecond)} ±${number(load.requestsPerSecondStddev)}`,
-      scenario.id === '1'
-        ? '100 %'
-        : `${percent(ofCeiling(scenario))} of ${number(scenario.ceilingNearby)}`,
+      percent(load.requestsPerSecond / ceiling.load.requestsPerSecond),
       `${load.latencyMs.p50} / ${load.latencyMs.p97_5} / ${load.latencyMs.p99}`,
       statuses || '—',
       failures === 0 ? '0' : `**${number(failures)}**`,
@@ -149,7 +137,7 @@ export function renderScenarioTable(results: RunResults): string {
       'scenario',
       'conns',
       'req/s ±sd',
-      'of the ceiling next to it (req/s)',
+      'of ceiling',
       'p50 / p97.5 / p99 ms',
       'statuses',
       'errors + unexpected',
