@@ -230,6 +230,56 @@ describe('Delivery tracking and analytics', () => {
     await service.http().get('/analytics/sms/summary?groupBy=week').set(operator).expect(400);
   });
 
+  it('stores every field of a batch of events as given, awkward text and missing values included', async () => {
+    const recorder = service.app.get(EventRecorder);
+    await recorder.flush();
+    const verificationId = '0b7e3c1a-7f0e-4c55-9a43-2d7a51f0c9e1';
+    const awkward = [
+      'Mozilla/5.0 (X11; "quoted", {braced}) back\\slash',
+      'NULL',
+      '',
+      'የአማርኛ ጽሑፍ, with a comma',
+    ];
+    awkward.forEach((userAgent, index) =>
+      recorder.enqueue({
+        status: 'failed',
+        occurredAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, index)),
+        verificationId,
+        purpose: 'login',
+        country: 'ET',
+        cost: 0.012345,
+        currency: 'USD',
+        costSource: 'estimate',
+        errorCode: '30003',
+        errorMessage: `Unreachable "destination" #${index}`,
+        userAgent,
+        segments: index,
+        layer: index === 0 ? undefined : 'phone',
+      }),
+    );
+    await recorder.flush();
+
+    const rows = await service.app.get(DataSource).query(
+      `SELECT user_agent, error_message, segments, layer, cost::text AS cost, occurred_at, phone_hash
+         FROM sms_events WHERE verification_id = $1 ORDER BY occurred_at`,
+      [verificationId],
+    );
+    expect(rows.map((row: { user_agent: string }) => row.user_agent)).toEqual(awkward);
+    expect(rows.map((row: { error_message: string }) => row.error_message)).toEqual(
+      awkward.map((_, index) => `Unreachable "destination" #${index}`),
+    );
+    expect(rows.map((row: { segments: number }) => row.segments)).toEqual([0, 1, 2, 3]);
+    expect(rows.map((row: { layer: string | null }) => row.layer)).toEqual([
+      null,
+      'phone',
+      'phone',
+      'phone',
+    ]);
+    expect(rows[0].cost).toBe('0.012345');
+    expect(rows[0].phone_hash).toBeNull();
+    expect((rows[3].occurred_at as Date).toISOString()).toBe('2026-01-02T03:04:05.003Z');
+  });
+
   it('keeps phone numbers and IPs out of analytics rows', async () => {
     const phoneNumber = nextPhone();
     await sendTo(phoneNumber);
