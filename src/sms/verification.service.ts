@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Hasher } from '../common/hasher';
 import { ProductError } from '../common/errors/product-error';
 import { RandomSource } from '../common/random';
 import { Locale } from '../common/locale';
+import { uuidV7 } from '../common/uuid';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 import { StatementBatcher, WriteBatcher } from '../database/write-batcher';
@@ -368,7 +368,8 @@ export class VerificationService {
       : suppressed
         ? 'suppressed'
         : provider!.name;
-    const id = randomUUID();
+    // Time-ordered: the primary key index grows at its right edge (see uuidV7).
+    const id = uuidV7(now.getTime());
     const expiresAt = new Date(now.getTime() + this.sms.expiryMinutes[purpose] * 60_000);
 
     // The partial unique index admits one pending row per phone + purpose; a concurrent send loses
