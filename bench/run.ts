@@ -328,6 +328,24 @@ async function runScenario(context: Context, spec: ScenarioSpec): Promise<Scenar
   return result;
 }
 
+/** GET /health, a route that does no work of ours: what every ratio is taken to. */
+function ceilingScenario(
+  context: Context,
+  id: string,
+  name: string,
+  app: AppProcess,
+): Promise<ScenarioResult> {
+  return runScenario(context, {
+    id,
+    name,
+    app,
+    connections: CONNECTIONS,
+    expectedStatuses: [200],
+    warmup: { ...CEILING_LOAD, durationSeconds: WARMUP_SECONDS },
+    load: { ...CEILING_LOAD, durationSeconds: SECONDS },
+  });
+}
+
 /** Bodies for sends to fresh numbers of one range, one number per request. */
 function freshSends(range: number, offset = 0): () => unknown {
   const purpose = 'registration';
@@ -858,15 +876,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   const appA = await startApp(context);
   const freshDatabase = Math.round(appA.coldStartMs);
   scenarios.push(
-    await runScenario(context, {
-      id: '1',
-      name: 'ceiling at the start of the run: GET /health',
-      app: appA,
-      connections: CONNECTIONS,
-      expectedStatuses: [200],
-      warmup: { ...CEILING_LOAD, durationSeconds: WARMUP_SECONDS },
-      load: { ...CEILING_LOAD, durationSeconds: SECONDS },
-    }),
+    await ceilingScenario(context, '1', 'ceiling at the start of the run: GET /health', appA),
   );
   if (wanted('2')) {
     scenarios.push(
@@ -1024,17 +1034,8 @@ async function run(cleanup: Cleanup): Promise<void> {
     // The host's speed drifts within a run: the ceiling is measured again at the end, on an app of
     // its own, and every ratio is taken to the higher of the two (ceilingOf in report.ts).
     const appF = await startApp(context);
-    scenarios.push(
-      await runScenario(context, {
-        id: '1e',
-        name: 'ceiling again at the end of the run: GET /health on a fresh app',
-        app: appF,
-        connections: CONNECTIONS,
-        expectedStatuses: [200],
-        warmup: { ...CEILING_LOAD, durationSeconds: WARMUP_SECONDS },
-        load: { ...CEILING_LOAD, durationSeconds: SECONDS },
-      }),
-    );
+    const name = 'ceiling again at the end of the run: GET /health on a fresh app';
+    scenarios.push(await ceilingScenario(context, '1e', name, appF));
     await appF.stop();
   }
 
