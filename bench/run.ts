@@ -622,6 +622,17 @@ async function profileRejectedPath(context: Context): Promise<Profile> {
   );
 }
 
+/** The code-check profiles: which prepared verifications, and which code each request sends. */
+const PROFILED_CODES = {
+  wrong: { phones: WRONG_CODE_PHONES, offset: 500_000, label: 'scenario 4a', codeOf: wrongCode },
+  right: {
+    phones: RIGHT_CODE_PROFILE_PHONES,
+    offset: 600_000,
+    label: 'scenario 4b',
+    codeOf: (code: string) => code,
+  },
+} as const;
+
 /**
  * Scenario 4a's load (wrong codes, 9 per prepared verification) or 4b's (right codes, each
  * verification once) on an app of its own.
@@ -633,15 +644,13 @@ async function profileVerifyPath(
 ): Promise<Profile> {
   // The send path's profile takes this range's first numbers; these start far above them, the
   // right codes' above the wrong codes'.
-  const count = codes === 'wrong' ? WRONG_CODE_PHONES : RIGHT_CODE_PROFILE_PHONES;
-  const offset = codes === 'wrong' ? 500_000 : 600_000;
-  const prepared = withRandomCodes(ethiopianMobiles(RANGE.profile, count, offset));
+  const { phones, offset, label, codeOf } = PROFILED_CODES[codes];
+  const prepared = withRandomCodes(ethiopianMobiles(RANGE.profile, phones, offset));
   await prepareVerifications(context.monitor, context.hasher, prepared, {
     maxAttempts,
     expiryMinutes: 60,
   });
   let index = 0;
-  const label = codes === 'wrong' ? 'scenario 4a' : 'scenario 4b';
   const profile = await profileLoad(context, label, {
     method: 'POST',
     path: '/sms/verify-code',
@@ -649,11 +658,7 @@ async function profileVerifyPath(
     durationSeconds: SECONDS,
     body: () => {
       const { e164, code } = prepared[index++ % prepared.length];
-      return {
-        phoneNumber: e164,
-        code: codes === 'wrong' ? wrongCode(code) : code,
-        purpose: 'registration',
-      };
+      return { phoneNumber: e164, code: codeOf(code), purpose: 'registration' };
     },
   });
   if (codes === 'right' && index > prepared.length) {
