@@ -57,6 +57,22 @@ function socketDirectoryFor(dataDir: string): string {
   return directory;
 }
 
+/**
+ * Options of the pool in front of the embedded database. PGlite is a single backend session that
+ * outlives the socket connections to it: a connection opened after another one closed inherits
+ * that one's prepared statements and settings, so preparing a hot-path statement again fails
+ * (42P05, "prepared statement … already exists"). The one connection is therefore kept open
+ * (no idle timeout), and any new one, after an error closed the old, starts from a clean
+ * session (`DISCARD ALL`; the socket server has already rolled back an open transaction).
+ */
+export const EMBEDDED_POOL_OPTIONS = {
+  max: 1,
+  idleTimeoutMillis: 0,
+  onConnect: async (client: { query(text: string): Promise<unknown> }): Promise<void> => {
+    await client.query('DISCARD ALL');
+  },
+};
+
 export interface EmbeddedConnection {
   host: string;
   port: number;
@@ -67,7 +83,8 @@ export interface EmbeddedConnection {
 /**
  * PGlite (PostgreSQL compiled to WebAssembly) behind the Postgres wire protocol on a unix socket,
  * so the ordinary `pg` driver and the production code path are used. PGlite runs one session, so
- * the pool holding it must have exactly one connection: transactions never interleave.
+ * the pool holding it must have exactly one connection (EMBEDDED_POOL_OPTIONS): transactions
+ * never interleave.
  */
 export class EmbeddedPostgres {
   private readonly logger = new Logger('EmbeddedPostgres');
@@ -89,7 +106,9 @@ export class EmbeddedPostgres {
       const socketDirectory = socketDirectoryFor(this.dataDir);
       const socketPath = join(socketDirectory, '.s.PGSQL.5432');
       rmSync(socketPath, { force: true });
-      const server = new PGLiteSocketServer({ db: database, path: socketPath, maxConnections: 1 });
+      // The pool holds one connection; a second slot lets its replacement in while the socket
+      // server is still tearing down the connection an error closed.
+      const server = new PGLiteSocketServer({ db: database, path: socketPath, maxConnections: 2 });
       this.server = server;
       await server.start();
       this.logger.log(

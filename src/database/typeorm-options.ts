@@ -4,7 +4,7 @@ import { dependencyFailureReason } from '../common/errors/dependency-failure';
 import { ALL_MIGRATIONS } from '../../migrations';
 import { DatabaseConfig } from './database.config';
 import { ALL_ENTITIES } from './entities';
-import type { EmbeddedConnection } from './embedded-postgres';
+import { EMBEDDED_POOL_OPTIONS, EmbeddedConnection } from './embedded-postgres';
 
 /**
  * One place that turns configuration into TypeORM options, used by the app, the migration CLI
@@ -15,7 +15,7 @@ export function typeOrmOptions(
   embedded?: EmbeddedConnection,
 ): DataSourceOptions {
   const connection = embedded
-    ? { ...embedded, extra: { max: 1 } }
+    ? { ...embedded, extra: EMBEDDED_POOL_OPTIONS }
     : {
         url: database.url,
         extra: {
