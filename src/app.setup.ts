@@ -6,6 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { RequestValidationError } from './common/errors/product-error';
+import { useJsonBodyParser } from './common/http/json-body';
+import { requireRouteMediaType } from './common/http/media-type';
+import { answerMethodNotAllowed } from './common/http/method-not-allowed';
 import { requestContext } from './common/request-context';
 import { TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
@@ -61,10 +64,46 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
   });
 }
 
+/**
+ * Swagger UI and the dashboard load their own scripts and styles from this origin; no third-party
+ * origins are allowed. `request.protocol` is https behind a trusted proxy that says so
+ * (X-Forwarded-Proto, see TRUST_PROXY) or on a TLS listener.
+ */
+function helmetOptions({ https }: { https: boolean }) {
+  return {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: https ? [] : null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    // Browsers ignore it on plain HTTP except to log an error in the console of every page.
+    crossOriginOpenerPolicy: https,
+  };
+}
+
+/**
+ * A value of the wrong type fails every rule of its property at once ("must be shorter than 32
+ * characters; must be a string" for a number); only the type is worth saying then.
+ */
+const TYPE_CONSTRAINTS = new Set(['isString', 'isNumber', 'isInt', 'isBoolean', 'isArray']);
+
+function messagesOf(error: ValidationError): string[] {
+  const constraints = Object.entries(error.constraints ?? {});
+  const typeProblems = constraints.filter(([name]) => TYPE_CONSTRAINTS.has(name));
+  return (typeProblems.length > 0 ? typeProblems : constraints).map(([, message]) => message);
+}
+
 function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
     const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
+    const own = messagesOf(error).map((message) =>
       message.startsWith(error.property)
         ? `${parent ? `${parent}.` : ''}${message}`
         : `${path}: ${message}`,
@@ -85,23 +124,16 @@ export async function configureApp(
   const fastify = application.getHttpAdapter().getInstance();
 
   // helmet's headers, its middleware built once: @fastify/helmet builds it again for every request
-  // (parsing the CSP each time), a few percent of the CPU of every response.
-  const securityHeaders = helmet({
-    // Swagger UI loads its own script and styles from /docs; no third-party origins are allowed.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-  });
+  // (parsing the CSP each time), a few percent of the CPU of every response. Two of them: only a
+  // page reached over HTTPS may tell the browser to upgrade its subresources; on plain HTTP (any
+  // address but localhost) the upgraded requests would fail and /docs and /admin stay blank.
+  const securityHeaders = {
+    https: helmet(helmetOptions({ https: true })),
+    http: helmet(helmetOptions({ https: false })),
+  };
   fastify.addHook('onRequest', (request, reply, done) => {
-    securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
+    const headers = request.protocol === 'https' ? securityHeaders.https : securityHeaders.http;
+    headers(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
   });
 
   // While the server closes, Node waits for every open connection to end, and one kept alive after
@@ -122,6 +154,7 @@ export async function configureApp(
     const userAgent = request.headers['user-agent'];
     requestContext.run({ requestId: request.id, ip: request.ip, userAgent }, done);
   });
+  answerMethodNotAllowed(fastify);
   // Other origins get no CORS header at all (not even Expose-Headers); without CORS_ORIGINS the
   // plugin is not registered.
   if (app.corsOrigins.length > 0) {
@@ -137,6 +170,8 @@ export async function configureApp(
     });
   }
 
+  useJsonBodyParser(application);
+  requireRouteMediaType(fastify);
   // class-transformer recurses once per nesting level: a deep enough body would exhaust the stack
   // (a 500). Nothing this API accepts is nested more than a few levels.
   fastify.addHook('preValidation', (request, _reply, done) => {
@@ -186,7 +221,15 @@ function setUpSwagger(application: NestFastifyApplication): void {
         },
         'access-token',
       )
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' }, 'operator')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'API key',
+          description: 'The ADMIN_API_KEY of the service (operator routes only)',
+        },
+        'operator',
+      )
       .build(),
   );
   SwaggerModule.setup('docs', application, document, {

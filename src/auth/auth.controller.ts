@@ -1,19 +1,28 @@
 import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBody,
   ApiExtraModels,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
+import { RequestValidationError, ServiceUnavailableError } from '../common/errors/product-error';
+import { PhoneInvalidError } from '../phone/phone.errors';
+import { RateLimitUnavailableError, RateLimitedError } from '../rate-limit/rate-limit.errors';
+import { InvalidProofError } from '../sms/sms.errors';
+import {
+  InvalidCredentialsError,
+  InvalidRefreshTokenError,
+  InvalidTwoFactorTokenError,
+  PasswordLoginRequiredError,
+  PasswordTooWeakError,
+  PhoneChangeFailedError,
+  PhoneNotVerifiedError,
+  SamePhoneNumberError,
+} from './auth.errors';
 import { AuthService } from './auth.service';
 import { Authenticated, CurrentUser } from './authenticated.decorator';
 import {
@@ -30,6 +39,7 @@ import { TokensResponseDto, TwoFactorChallengeDto, UserDto } from './dto/auth-re
 import { EXAMPLE_PASSWORD, EXAMPLE_PHONE } from './dto/phone-number.fields';
 import { Public } from './public.decorator';
 import { TokenSubject } from './tokens/access-token.service';
+import { ProductError } from '../common/errors/product-error';
 
 const EXAMPLE_CODE = '123456';
 const EXAMPLE_VERIFICATION_TOKEN = 'vt_paste-the-verification_token-from-verify-code';
@@ -53,16 +63,35 @@ function proofExamples(
 
 const INVALID_CODE =
   'INVALID_CODE: the SMS proof is wrong, expired, already used, or for another phone or purpose';
-const TOO_MANY =
-  'Too many code checks or wrong passwords for this phone or from this IP, or too many ' +
-  'requests. `retryAfter` seconds and Retry-After.';
-const UNAVAILABLE = 'Limits cannot be checked right now (their store is down)';
+const INVALID_BODY = new RequestValidationError(['phoneNumber must be a string']);
+const INVALID_NUMBER = new PhoneInvalidError('too_short', {
+  maxLength: 32,
+  example: EXAMPLE_PHONE,
+  country: 'ET',
+});
+
+/** A body with a phone number: what validation and the number's own checks refuse. */
+const InvalidBodyOrNumber = (...more: ProductError[]) =>
+  ApiErrorResponse(
+    'Invalid body or phone number' +
+      (more.length > 0 ? `, or ${more.map((e) => e.code).join(', ')}` : ''),
+    INVALID_BODY,
+    INVALID_NUMBER,
+    ...more,
+  );
 
 @ApiTags('auth')
 @ApiExtraModels(TokensResponseDto, TwoFactorChallengeDto)
-@ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body or phone number' })
-@ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: TOO_MANY })
-@ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto, description: UNAVAILABLE })
+@ApiErrorResponse(
+  'Too many code checks or wrong passwords for this phone or from this IP, or too many ' +
+    'requests. `retryAfter` seconds and Retry-After.',
+  new RateLimitedError('password-phone', 10, 734),
+)
+@ApiErrorResponse(
+  'The database or the limit store is unavailable; nothing changed. `retryAfter` seconds.',
+  new ServiceUnavailableError(),
+  new RateLimitUnavailableError(undefined),
+)
 @Controller('auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
@@ -85,11 +114,8 @@ export class AuthController {
     ),
   })
   @ApiOkResponse({ type: TokensResponseDto })
-  @ApiBadRequestResponse({
-    type: ErrorEnvelopeDto,
-    description: 'VALIDATION_FAILED, PHONE_*, PASSWORD_TOO_WEAK (details name the rule)',
-  })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
+  @InvalidBodyOrNumber(new PasswordTooWeakError('common'))
+  @ApiErrorResponse(INVALID_CODE, new InvalidProofError())
   register(@Body() body: RegisterDto, @Ip() clientIp: string): Promise<TokensResponseDto> {
     return this.auth.register({ ...body, clientIp });
   }
@@ -116,10 +142,11 @@ export class AuthController {
       ],
     },
   })
-  @ApiUnauthorizedResponse({
-    type: ErrorEnvelopeDto,
-    description: 'INVALID_CREDENTIALS: wrong phone or password (the same answer for both)',
-  })
+  @InvalidBodyOrNumber()
+  @ApiErrorResponse(
+    'INVALID_CREDENTIALS: wrong phone or password (the same answer for both)',
+    new InvalidCredentialsError(),
+  )
   login(
     @Body() body: LoginDto,
     @Ip() clientIp: string,
@@ -142,10 +169,12 @@ export class AuthController {
     ),
   })
   @ApiOkResponse({ type: TokensResponseDto })
-  @ApiUnauthorizedResponse({
-    type: ErrorEnvelopeDto,
-    description: `INVALID_TWO_FACTOR_TOKEN: expired or revoked challenge; ${INVALID_CODE}`,
-  })
+  @ApiErrorResponse('Invalid body', new RequestValidationError(['twoFactorToken must be a string']))
+  @ApiErrorResponse(
+    `INVALID_TWO_FACTOR_TOKEN: expired or revoked challenge; ${INVALID_CODE}`,
+    new InvalidTwoFactorTokenError(),
+    new InvalidProofError(),
+  )
   completeTwoFactorLogin(
     @Body() body: LoginTwoFactorDto,
     @Ip() clientIp: string,
@@ -164,11 +193,12 @@ export class AuthController {
   })
   @ApiBody({ type: LoginSmsDto, examples: proofExamples({ phoneNumber: EXAMPLE_PHONE }, 'login') })
   @ApiOkResponse({ type: TokensResponseDto })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
-  @ApiForbiddenResponse({
-    type: ErrorEnvelopeDto,
-    description: 'PASSWORD_LOGIN_REQUIRED: the account uses two-factor login',
-  })
+  @InvalidBodyOrNumber()
+  @ApiErrorResponse(INVALID_CODE, new InvalidProofError())
+  @ApiErrorResponse(
+    'PASSWORD_LOGIN_REQUIRED: the account uses two-factor login',
+    new PasswordLoginRequiredError(),
+  )
   loginWithSms(@Body() body: LoginSmsDto, @Ip() clientIp: string): Promise<TokensResponseDto> {
     return this.auth.loginWithSms({ ...body, clientIp });
   }
@@ -190,11 +220,8 @@ export class AuthController {
     ),
   })
   @ApiNoContentResponse({ description: 'Password changed; every session ended' })
-  @ApiBadRequestResponse({
-    type: ErrorEnvelopeDto,
-    description: 'VALIDATION_FAILED, PHONE_*, PASSWORD_TOO_WEAK (details name the rule)',
-  })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: INVALID_CODE })
+  @InvalidBodyOrNumber(new PasswordTooWeakError('common'))
+  @ApiErrorResponse(INVALID_CODE, new InvalidProofError())
   resetPasswordWithSms(@Body() body: ResetPasswordSmsDto, @Ip() clientIp: string): Promise<void> {
     return this.auth.resetPasswordWithSms({ ...body, clientIp });
   }
@@ -209,10 +236,11 @@ export class AuthController {
       '(every token descended from the same login): a sign it was stolen.',
   })
   @ApiOkResponse({ type: TokensResponseDto })
-  @ApiUnauthorizedResponse({
-    type: ErrorEnvelopeDto,
-    description: 'INVALID_REFRESH_TOKEN: unknown, used, expired or revoked',
-  })
+  @ApiErrorResponse('Invalid body', new RequestValidationError(['refreshToken must be a string']))
+  @ApiErrorResponse(
+    'INVALID_REFRESH_TOKEN: unknown, used, expired or revoked',
+    new InvalidRefreshTokenError(),
+  )
   refresh(@Body() body: RefreshTokenDto): Promise<TokensResponseDto> {
     return this.auth.refresh(body.refreshToken);
   }
@@ -225,6 +253,7 @@ export class AuthController {
     description: 'Revokes the refresh token and its family. Always 204.',
   })
   @ApiNoContentResponse({ description: 'Session ended (or there was none)' })
+  @ApiErrorResponse('Invalid body', new RequestValidationError(['refreshToken must be a string']))
   logout(@Body() body: RefreshTokenDto): Promise<void> {
     return this.auth.logout(body.refreshToken);
   }
@@ -238,7 +267,7 @@ export class AuthController {
   }
 
   @Post('2fa/enable')
-  @Authenticated()
+  @Authenticated(new InvalidProofError())
   @HttpCode(200)
   @ApiOperation({
     summary: 'Turn on two-factor login by SMS',
@@ -248,7 +277,8 @@ export class AuthController {
   })
   @ApiBody({ type: TwoFactorChangeDto, examples: proofExamples({}, 'two_factor') })
   @ApiOkResponse({ type: UserDto })
-  @ApiForbiddenResponse({ type: ErrorEnvelopeDto, description: 'PHONE_NOT_VERIFIED' })
+  @ApiErrorResponse('Invalid body', new RequestValidationError(['code must be 4 to 10 digits']))
+  @ApiErrorResponse('PHONE_NOT_VERIFIED', new PhoneNotVerifiedError())
   enableTwoFactor(
     @CurrentUser() user: TokenSubject,
     @Body() body: TwoFactorChangeDto,
@@ -258,7 +288,7 @@ export class AuthController {
   }
 
   @Post('2fa/disable')
-  @Authenticated()
+  @Authenticated(new InvalidProofError())
   @HttpCode(200)
   @ApiOperation({
     summary: 'Turn off two-factor login',
@@ -266,6 +296,7 @@ export class AuthController {
   })
   @ApiBody({ type: TwoFactorChangeDto, examples: proofExamples({}, 'two_factor') })
   @ApiOkResponse({ type: UserDto })
+  @ApiErrorResponse('Invalid body', new RequestValidationError(['code must be 4 to 10 digits']))
   disableTwoFactor(
     @CurrentUser() user: TokenSubject,
     @Body() body: TwoFactorChangeDto,
@@ -275,7 +306,7 @@ export class AuthController {
   }
 
   @Post('change-phone')
-  @Authenticated()
+  @Authenticated(new InvalidCredentialsError(), new InvalidProofError())
   @HttpCode(200)
   @ApiOperation({
     summary: 'Move the account to a new phone number',
@@ -303,10 +334,7 @@ export class AuthController {
     },
   })
   @ApiOkResponse({ type: TokensResponseDto })
-  @ApiBadRequestResponse({
-    type: ErrorEnvelopeDto,
-    description: 'VALIDATION_FAILED, PHONE_*, SAME_PHONE_NUMBER, PHONE_CHANGE_FAILED',
-  })
+  @InvalidBodyOrNumber(new SamePhoneNumberError(), new PhoneChangeFailedError())
   changePhone(
     @CurrentUser() user: TokenSubject,
     @Body() body: ChangePhoneDto,

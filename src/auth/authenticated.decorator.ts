@@ -1,6 +1,8 @@
 import { ExecutionContext, applyDecorators, createParamDecorator } from '@nestjs/common';
-import { ApiBearerAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
+import { ProductError } from '../common/errors/product-error';
+import { UnauthorizedError } from './auth.errors';
 import type { AuthenticatedRequest } from './jwt-auth.guard';
 import type { TokenSubject } from './tokens/access-token.service';
 
@@ -8,18 +10,25 @@ import type { TokenSubject } from './tokens/access-token.service';
 export const ACCESS_TOKEN_SCHEME = 'access-token';
 
 /**
- * Documents a route that needs an access token. The protection itself does not depend on this
- * decorator: the global guard denies every route that is not @Public().
+ * Documents a route that needs an access token; `reauthentication` are the other 401 answers of a
+ * route that checks the user again (a password or an SMS code). The protection itself does not
+ * depend on this decorator: the global guard denies every route that is not @Public().
  */
-export function Authenticated(): MethodDecorator & ClassDecorator {
+export function Authenticated(
+  ...reauthentication: ProductError[]
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiBearerAuth(ACCESS_TOKEN_SCHEME),
-    ApiUnauthorizedResponse({
-      type: ErrorEnvelopeDto,
-      description:
-        'UNAUTHORIZED: no access token, or one that is expired or revoked (password reset, ' +
-        'phone change); INVALID_CREDENTIALS or INVALID_CODE: a re-authentication failed',
-    }),
+    ApiErrorResponse(
+      'UNAUTHORIZED: no access token, or one that is expired or revoked (logout, password reset, ' +
+        'phone change)' +
+        (reauthentication.length > 0
+          ? `; ${reauthentication.map((error) => error.code).join(' or ')}: the re-authentication failed`
+          : ''),
+      new UnauthorizedError('missing'),
+      new UnauthorizedError('invalid'),
+      ...reauthentication,
+    ),
   );
 }
 

@@ -1,13 +1,25 @@
 import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
+import { ProductError } from '../common/errors/product-error';
+import { SmsProviderRateLimitedError } from '../sms/providers/twilio/twilio-errors';
+import { VerificationAttemptsExceededError, VerificationResendLimitError } from '../sms/sms.errors';
+import { RateLimitedError } from './rate-limit.errors';
 import {
   SMS_RATE_LIMIT_KIND,
   SmsRateLimitGuard,
   SmsRateLimitKind,
   SmsRateLimitRouteConfig,
 } from './sms-rate-limit.guard';
+
+const REFUSALS: Record<SmsRateLimitKind, [ProductError, ...ProductError[]]> = {
+  send: [
+    new RateLimitedError('phone', 5, 734),
+    new VerificationResendLimitError(412),
+    new SmsProviderRateLimitedError(60),
+  ],
+  verify: [new RateLimitedError('verify-phone', 10, 734), new VerificationAttemptsExceededError()],
+};
 
 const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
   send:
@@ -29,10 +41,6 @@ export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDec
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
     RouteConfig({ smsRateLimit: kind } satisfies SmsRateLimitRouteConfig),
     UseGuards(SmsRateLimitGuard),
-    ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: DESCRIPTIONS[kind] }),
-    ApiServiceUnavailableResponse({
-      type: RateLimitedEnvelopeDto,
-      description: 'Limits cannot be checked right now (their store is down): nothing was sent',
-    }),
+    ApiErrorResponse(DESCRIPTIONS[kind], ...REFUSALS[kind]),
   );
 }

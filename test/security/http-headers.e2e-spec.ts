@@ -91,7 +91,7 @@ describe('HTTP security headers, CORS and body limits', () => {
         () => http().post('/auth/login').set('Content-Type', 'application/xml').send('<a/>'),
         415,
       ],
-      ['a wrong method', () => http().delete('/sms/send-verification'), 404],
+      ['a wrong method', () => http().delete('/sms/send-verification'), 405],
     ];
 
     it.each(requests)('are on %s', async (_name, request, status) => {

@@ -266,16 +266,17 @@ describe('Twilio status webhooks under attack', () => {
       403,
       'INVALID_SIGNATURE',
     );
+    // Not a form at all: refused for its media type before anything else looks at it.
     for (const body of [
       [genuine.params],
       { ...genuine.params, MessageSid: { $ne: null } },
       { ...genuine.params, MessageSid: 42 },
       { ...genuine.params, MessageSid: null },
     ]) {
-      expectRefused(await post(JSON.stringify(body), json), 403, 'INVALID_SIGNATURE');
+      expectRefused(await post(JSON.stringify(body), json), 415, 'UNSUPPORTED_MEDIA_TYPE');
     }
+    expectRefused(await post('"MessageSid"', json), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectRefused(await post('null', json), 403, 'INVALID_SIGNATURE');
-    expectRefused(await post('"MessageSid"', json), 403, 'INVALID_SIGNATURE');
     expectRefused(await post('', { 'Content-Type': FORM }), 403, 'INVALID_SIGNATURE');
     expectRefused(await post('{"MessageSid": ', json), 400, 'BAD_REQUEST');
     expect(await deliveryState()).toEqual(before);

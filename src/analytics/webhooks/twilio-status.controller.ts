@@ -9,6 +9,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { ErrorEnvelopeDto } from '../../common/errors/error-envelope.dto';
 import { RequestValidationError } from '../../common/errors/product-error';
+import { FormBody } from '../../common/http/media-type';
 import { DeliveryTrackingService } from '../delivery/delivery-tracking.service';
 import { TwilioWebhook } from './twilio-webhook.guard';
 import { WebhookStats } from './webhook-stats';
@@ -34,6 +35,7 @@ export class TwilioStatusController {
   @Post('status')
   @HttpCode(204)
   @TwilioWebhook()
+  @FormBody()
   @ApiOperation({ summary: 'Twilio Messaging status callback (form-encoded, signed by Twilio)' })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiNoContentResponse({ description: 'Accepted; duplicates and late callbacks change nothing' })

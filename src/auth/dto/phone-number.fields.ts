@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsPhoneNumberText } from '../../phone/dto/phone-number-text';
 import { SmsProofDto } from './sms-proof.dto';
 
 /** The number the Swagger examples use; with SMS_TEST_NUMBERS=+251911234567:123456 they run as is. */
@@ -15,7 +16,7 @@ export function PhoneNumberProperty(description?: string): PropertyDecorator {
       example: EXAMPLE_PHONE,
       maxLength: 32,
     }),
-    IsString(),
+    IsPhoneNumberText(),
     MaxLength(32),
   );
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { PHONE_NUMBER_MAX_LENGTH } from '../phone.service';
+import { IsPhoneNumberText } from './phone-number-text';
 
 export class ValidatePhoneDto {
   @ApiProperty({
@@ -10,7 +11,7 @@ export class ValidatePhoneDto {
     example: '+251 91 123 4567',
     maxLength: PHONE_NUMBER_MAX_LENGTH,
   })
-  @IsString()
+  @IsPhoneNumberText()
   @MaxLength(PHONE_NUMBER_MAX_LENGTH)
   phoneNumber: string;
 

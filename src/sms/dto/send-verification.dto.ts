@@ -1,6 +1,7 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PURPOSES, Purpose } from '../purpose';
+import { IsPhoneNumberText } from '../../phone/dto/phone-number-text';
 
 export class SendVerificationDto {
   @ApiProperty({
@@ -8,7 +9,7 @@ export class SendVerificationDto {
     example: '+251911234567',
     maxLength: 32,
   })
-  @IsString()
+  @IsPhoneNumberText()
   @MaxLength(32)
   phoneNumber: string;
 

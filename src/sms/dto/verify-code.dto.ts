@@ -1,10 +1,11 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PURPOSES, Purpose } from '../purpose';
+import { IsPhoneNumberText } from '../../phone/dto/phone-number-text';
 
 export class VerifyCodeDto {
   @ApiProperty({ example: '+251911234567', maxLength: 32 })
-  @IsString()
+  @IsPhoneNumberText()
   @MaxLength(32)
   phoneNumber: string;
 
