@@ -7,7 +7,8 @@
 # credentials and DATABASE_URL (see .env.example). docker-compose.yml runs it with PostgreSQL
 # and Redis.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 is the LTS line; CI runs the whole suite on it (.ci/run, .ci/node24) and on Node 20.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency, TypeScript compiled to dist/ ----------------------------------
 FROM ${NODE_IMAGE} AS builder
