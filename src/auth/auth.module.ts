@@ -1,4 +1,9 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../common/clock';
+import { Configuration } from '../config/configuration';
+import { Sql } from '../database/sql';
+import { RedisConnection } from '../redis/redis-connection';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
@@ -12,6 +17,11 @@ import { PasswordHasher } from './password/password-hasher';
 import { PasswordPolicy, loadCommonPasswords } from './password/password-policy';
 import { AccessTokenService } from './tokens/access-token.service';
 import { RefreshTokenService } from './tokens/refresh-token.service';
+import {
+  DatabaseSessionRevocations,
+  RedisSessionRevocations,
+  SessionRevocations,
+} from './tokens/session-revocations';
 import { UserRepository } from './user.repository';
 
 /**
@@ -30,6 +40,28 @@ import { UserRepository } from './user.repository';
     PasswordHasher,
     { provide: PasswordPolicy, useFactory: () => new PasswordPolicy(loadCommonPasswords()) },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    {
+      provide: SessionRevocations,
+      inject: [Sql, RedisConnection, Clock, ConfigService],
+      useFactory: (
+        sql: Sql,
+        redis: RedisConnection,
+        clock: Clock,
+        config: ConfigService<Configuration, true>,
+      ): SessionRevocations => {
+        const database = new DatabaseSessionRevocations(sql);
+        if (!redis.client) return database;
+        // Kept a minute longer than an access token can live, for clocks a little apart.
+        const ttlSeconds = config.get('auth', { infer: true }).jwt.accessTtlSeconds + 60;
+        return new RedisSessionRevocations(
+          redis.client,
+          redis.keyPrefix,
+          ttlSeconds,
+          database,
+          clock,
+        );
+      },
+    },
   ],
 })
 export class AuthModule implements OnModuleInit {

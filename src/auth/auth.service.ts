@@ -24,6 +24,7 @@ import { TokensResponseDto, TwoFactorChallengeDto, UserDto } from './dto/auth-re
 import { PasswordHasher } from './password/password-hasher';
 import { PasswordPolicy } from './password/password-policy';
 import { AccessTokenService, TokenSubject } from './tokens/access-token.service';
+import { SessionClaims, SessionRevocations } from './tokens/session-revocations';
 import { RefreshTokenService } from './tokens/refresh-token.service';
 import { UserRecord, UserRepository } from './user.repository';
 
@@ -64,6 +65,7 @@ export class AuthService {
     private readonly phones: PhoneService,
     private readonly limits: RateLimitService,
     private readonly notifier: SmsNotifier,
+    private readonly revocations: SessionRevocations,
     private readonly hasher: Hasher,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
@@ -161,6 +163,7 @@ export class AuthService {
     );
     if (!updated) throw new InvalidProofError();
     await this.refreshTokens.revokeAllOf(user.id);
+    await this.revocations.revokeVersionsBelow(user.id, updated.tokenVersion);
     await this.limits.clearPassword(phone.e164);
     this.logger.log({ userId: user.id }, 'password reset by SMS; every session ended');
     await this.notifier.notify(phone.e164, 'password_changed');
@@ -170,7 +173,11 @@ export class AuthService {
     const rotated = await this.refreshTokens.rotate(refreshToken);
     const user = await this.users.findById(rotated.subject.userId);
     if (!user) throw new UnauthorizedError('invalid');
-    return this.session(user, rotated.subject, rotated.refreshToken);
+    return this.session(
+      user,
+      { ...rotated.subject, sessionId: rotated.sessionId },
+      rotated.refreshToken,
+    );
   }
 
   async logout(refreshToken: string): Promise<void> {
@@ -252,6 +259,7 @@ export class AuthService {
     if (changed === 'taken') throw new PhoneChangeFailedError();
     if (!changed) throw new UnauthorizedError('invalid');
     await this.refreshTokens.revokeAllOf(user.id);
+    await this.revocations.revokeVersionsBelow(user.id, changed.tokenVersion);
     this.logger.log({ userId: user.id }, 'phone number changed; other sessions ended');
     await this.notifier.notify(user.phoneNumber, 'phone_changed');
     return this.startSession(changed);
@@ -284,15 +292,16 @@ export class AuthService {
 
   private async startSession(user: UserRecord): Promise<TokensResponseDto> {
     const subject = subjectOf(user);
-    return this.session(user, subject, await this.refreshTokens.issue(subject));
+    const { refreshToken, sessionId } = await this.refreshTokens.issue(subject);
+    return this.session(user, { ...subject, sessionId }, refreshToken);
   }
 
   private session(
     user: UserRecord,
-    subject: TokenSubject,
+    session: SessionClaims,
     refreshToken: string,
   ): TokensResponseDto {
-    const access = this.accessTokens.signAccess(subject);
+    const access = this.accessTokens.signAccess(session);
     return {
       accessToken: access.token,
       refreshToken,

@@ -3,24 +3,24 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './auth.errors';
 import { PUBLIC_ROUTE } from './public.decorator';
-import { AccessTokenService, TokenSubject } from './tokens/access-token.service';
-import { UserRepository } from './user.repository';
+import { AccessTokenService } from './tokens/access-token.service';
+import { SessionClaims, SessionRevocations } from './tokens/session-revocations';
 
-export type AuthenticatedRequest = FastifyRequest & { user?: TokenSubject };
+export type AuthenticatedRequest = FastifyRequest & { user?: SessionClaims };
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
- * The global guard: every route needs a valid access token unless it is @Public(). The token's
- * version must still be the user's, so a password reset or phone change ends sessions at once
- * instead of when their access tokens expire.
+ * The global guard: every route needs a valid access token unless it is @Public(). Its session
+ * must not be revoked (logout, a replayed refresh token) nor its version outdated (password
+ * reset, phone change): sessions end at once, not when their access tokens expire.
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokenService,
-    private readonly users: UserRepository,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -34,11 +34,11 @@ export class JwtAuthGuard implements CanActivate {
     const header = request.headers.authorization;
     if (!header) throw new UnauthorizedError('missing');
     const match = BEARER.exec(header);
-    const subject = match ? this.tokens.verifyAccess(match[1]) : undefined;
-    if (!subject) throw new UnauthorizedError('invalid');
-    const currentVersion = await this.users.tokenVersionOf(subject.userId);
-    if (currentVersion !== subject.tokenVersion) throw new UnauthorizedError('invalid');
-    request.user = subject;
+    const session = match ? this.tokens.verifyAccess(match[1]) : undefined;
+    if (!session || (await this.revocations.isRevoked(session))) {
+      throw new UnauthorizedError('invalid');
+    }
+    request.user = session;
     return true;
   }
 }

@@ -68,14 +68,6 @@ export class UserRepository {
     return new Map(rows.map((row) => [row.hash, row.verified ? 'verified' : 'unverified']));
   }, 'none');
 
-  async tokenVersionOf(id: string): Promise<number | undefined> {
-    const [row] = await this.sql.rows<{ token_version: number }>(
-      `SELECT token_version FROM users WHERE id = $1`,
-      [id],
-    );
-    return row?.token_version;
-  }
-
   /** The new account with a verified phone, or undefined when the number already has one. */
   async create(user: NewUser): Promise<UserRecord | undefined> {
     const [created] = await this.sql.rows<UserRecord>(

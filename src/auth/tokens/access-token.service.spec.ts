@@ -50,6 +50,7 @@ function handMade(header: object, payload: object, secret = SECRET): string {
 
 describe('AccessTokenService', () => {
   const subject = { userId: '3f0c2a9e-8b1d-4c7e-9a55-2d4b6e8f1a03', tokenVersion: 4 };
+  const session = { ...subject, sessionId: '0f5e6a51-6f0c-4f6e-9b1a-2b8f1f6c9d3e' };
   let clock: ManualClock;
   let tokens: AccessTokenService;
 
@@ -58,8 +59,8 @@ describe('AccessTokenService', () => {
     tokens = serviceWith(clock).tokens;
   });
 
-  it('signs an HS256 access token with subject, version, type, issuer and audience', () => {
-    const { token, expiresIn } = tokens.signAccess(subject);
+  it('signs an HS256 access token with subject, version, session, type, issuer and audience', () => {
+    const { token, expiresIn } = tokens.signAccess(session);
     expect(expiresIn).toBe(900);
     expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toEqual({
       alg: 'HS256',
@@ -70,18 +71,19 @@ describe('AccessTokenService', () => {
       sub: subject.userId,
       ver: 4,
       typ: 'access',
+      sid: session.sessionId,
       iat,
       exp: iat + 900,
       iss: 'sms-verification-service',
       aud: 'sms-verification-api',
     });
-    expect(tokens.verifyAccess(token)).toEqual(subject);
+    expect(tokens.verifyAccess(token)).toEqual(session);
   });
 
   it('expires access tokens after JWT_ACCESS_TTL_SECONDS on the injected clock', () => {
-    const { token } = tokens.signAccess(subject);
+    const { token } = tokens.signAccess(session);
     clock.advance(899_000);
-    expect(tokens.verifyAccess(token)).toEqual(subject);
+    expect(tokens.verifyAccess(token)).toEqual(session);
     clock.advance(2_000);
     expect(tokens.verifyAccess(token)).toBeUndefined();
   });
@@ -91,14 +93,14 @@ describe('AccessTokenService', () => {
     expect(challenge.expiresIn).toBe(300);
     expect(tokens.verifyAccess(challenge.token)).toBeUndefined();
     expect(tokens.verifyTwoFactor(challenge.token)).toEqual(subject);
-    expect(tokens.verifyTwoFactor(tokens.signAccess(subject).token)).toBeUndefined();
+    expect(tokens.verifyTwoFactor(tokens.signAccess(session).token)).toBeUndefined();
     clock.advance(301_000);
     expect(tokens.verifyTwoFactor(challenge.token)).toBeUndefined();
   });
 
   it('refuses tokens signed with another key', () => {
     const other = serviceWith(clock, { JWT_SECRET: 'another-unit-test-jwt-secret-0123456789' });
-    expect(tokens.verifyAccess(other.tokens.signAccess(subject).token)).toBeUndefined();
+    expect(tokens.verifyAccess(other.tokens.signAccess(session).token)).toBeUndefined();
   });
 
   it('refuses unsigned tokens and other algorithms', () => {
@@ -107,6 +109,7 @@ describe('AccessTokenService', () => {
       sub: subject.userId,
       ver: 4,
       typ: 'access',
+      sid: session.sessionId,
       iat: now,
       exp: now + 60,
       iss: 'sms-verification-service',
@@ -116,7 +119,7 @@ describe('AccessTokenService', () => {
     expect(tokens.verifyAccess(`${unsigned}.`)).toBeUndefined();
     expect(tokens.verifyAccess(handMade({ alg: 'HS512', typ: 'JWT' }, claims))).toBeUndefined();
     // The same claims, signed correctly, pass: the refusals above are about the algorithm.
-    expect(tokens.verifyAccess(handMade({ alg: 'HS256', typ: 'JWT' }, claims))).toEqual(subject);
+    expect(tokens.verifyAccess(handMade({ alg: 'HS256', typ: 'JWT' }, claims))).toEqual(session);
   });
 
   it('refuses another issuer or audience, and claims of the wrong shape', () => {
@@ -125,6 +128,7 @@ describe('AccessTokenService', () => {
       sub: subject.userId,
       ver: 4,
       typ: 'access',
+      sid: session.sessionId,
       iat: now,
       exp: now + 60,
       iss: 'sms-verification-service',
@@ -136,6 +140,9 @@ describe('AccessTokenService', () => {
     expect(tokens.verifyAccess(handMade(header, { ...base, ver: '4' }))).toBeUndefined();
     expect(tokens.verifyAccess(handMade(header, { ...base, sub: 42 }))).toBeUndefined();
     expect(tokens.verifyAccess(handMade(header, { ...base, typ: undefined }))).toBeUndefined();
+    // An access token without its session could not be revoked by a logout.
+    expect(tokens.verifyAccess(handMade(header, { ...base, sid: undefined }))).toBeUndefined();
+    expect(tokens.verifyAccess(handMade(header, base))).toEqual(session);
   });
 
   it('answers undefined for garbage', () => {

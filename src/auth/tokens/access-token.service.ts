@@ -4,6 +4,7 @@ import { JwtService } from '@nestjs/jwt';
 import { Clock } from '../../common/clock';
 import { Configuration } from '../../config/configuration';
 import { JwtConfig } from '../auth.config';
+import type { SessionClaims } from './session-revocations';
 
 /** Who a token speaks for: the user, and the token version it was issued under. */
 export interface TokenSubject {
@@ -24,6 +25,8 @@ interface Claims {
   sub: string;
   ver: number;
   typ: TokenType;
+  /** Access tokens only: the session (refresh-token family), so a logout can end it at once. */
+  sid?: string;
 }
 
 const ALGORITHM = 'HS256';
@@ -45,28 +48,37 @@ export class AccessTokenService {
     this.config = config.get('auth', { infer: true }).jwt;
   }
 
-  signAccess(subject: TokenSubject): SignedToken {
-    return this.sign(subject, 'access', this.config.accessTtlSeconds);
+  signAccess(session: SessionClaims): SignedToken {
+    return this.sign(session, 'access', this.config.accessTtlSeconds, session.sessionId);
   }
 
   signTwoFactor(subject: TokenSubject): SignedToken {
     return this.sign(subject, '2fa', this.config.twoFactorTtlSeconds);
   }
 
-  /** The subject of a valid access token; undefined for anything else. */
-  verifyAccess(token: string): TokenSubject | undefined {
-    return this.verify(token, 'access');
+  /** The session of a valid access token; undefined for anything else. */
+  verifyAccess(token: string): SessionClaims | undefined {
+    const claims = this.verify(token, 'access');
+    if (!claims || typeof claims.sid !== 'string') return undefined;
+    return { ...subjectOf(claims), sessionId: claims.sid };
   }
 
   verifyTwoFactor(token: string): TokenSubject | undefined {
-    return this.verify(token, '2fa');
+    const claims = this.verify(token, '2fa');
+    return claims && subjectOf(claims);
   }
 
-  private sign(subject: TokenSubject, type: TokenType, ttlSeconds: number): SignedToken {
+  private sign(
+    subject: TokenSubject,
+    type: TokenType,
+    ttlSeconds: number,
+    sessionId?: string,
+  ): SignedToken {
     const claims: Claims & { iat: number } = {
       sub: subject.userId,
       ver: subject.tokenVersion,
       typ: type,
+      ...(sessionId === undefined ? {} : { sid: sessionId }),
       iat: this.nowSeconds(),
     };
     const token = this.jwt.sign(claims, {
@@ -79,7 +91,7 @@ export class AccessTokenService {
     return { token, expiresIn: ttlSeconds };
   }
 
-  private verify(token: string, type: TokenType): TokenSubject | undefined {
+  private verify(token: string, type: TokenType): (Claims & { ver: number }) | undefined {
     let claims: Partial<Claims>;
     try {
       claims = this.jwt.verify<Partial<Claims>>(token, {
@@ -95,10 +107,14 @@ export class AccessTokenService {
     if (claims.typ !== type || typeof claims.sub !== 'string' || !Number.isInteger(claims.ver)) {
       return undefined;
     }
-    return { userId: claims.sub, tokenVersion: claims.ver! };
+    return claims as Claims & { ver: number };
   }
 
   private nowSeconds(): number {
     return Math.floor(this.clock.now().getTime() / 1000);
   }
+}
+
+function subjectOf(claims: Claims): TokenSubject {
+  return { userId: claims.sub, tokenVersion: claims.ver };
 }

@@ -8,6 +8,7 @@ import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
 import { InvalidRefreshTokenError } from '../auth.errors';
 import { TokenSubject } from './access-token.service';
+import { SessionRevocations } from './session-revocations';
 
 /**
  * Opaque refresh tokens, stored as HMACs and rotated on every use. Rotation is one statement:
@@ -25,13 +26,17 @@ export class RefreshTokenService {
     private readonly hasher: Hasher,
     private readonly random: RandomSource,
     private readonly clock: Clock,
+    private readonly revocations: SessionRevocations,
     config: ConfigService<Configuration, true>,
   ) {
     this.ttlSeconds = config.get('auth', { infer: true }).refreshTtlSeconds;
   }
 
-  /** A new token, in a new family unless one is given. */
-  async issue(subject: TokenSubject, familyId: string = randomUUID()): Promise<string> {
+  /** A new token, in a new family (a new session) unless one is given. */
+  async issue(
+    subject: TokenSubject,
+    familyId: string = randomUUID(),
+  ): Promise<{ refreshToken: string; sessionId: string }> {
     const token = this.newToken();
     const now = this.clock.now();
     await this.sql.rows(
@@ -48,15 +53,21 @@ export class RefreshTokenService {
         now,
       ],
     );
-    return token;
+    return { refreshToken: token, sessionId: familyId };
   }
 
   /** Spends the token and returns its successor; throws InvalidRefreshTokenError otherwise. */
-  async rotate(token: string): Promise<{ subject: TokenSubject; refreshToken: string }> {
+  async rotate(
+    token: string,
+  ): Promise<{ subject: TokenSubject; refreshToken: string; sessionId: string }> {
     const now = this.clock.now();
     const tokenHash = this.hasher.hash('refresh-token', token);
     const successor = this.newToken();
-    const [rotated] = await this.sql.rows<{ user_id: string; token_version: number }>(
+    const [rotated] = await this.sql.rows<{
+      user_id: string;
+      token_version: number;
+      family_id: string;
+    }>(
       `WITH used AS (
          UPDATE refresh_tokens AS token SET used_at = $2, replaced_by = $3
            FROM users
@@ -68,7 +79,7 @@ export class RefreshTokenService {
        INSERT INTO refresh_tokens
          (id, user_id, family_id, token_hash, token_version, expires_at, created_at)
        SELECT $3, user_id, family_id, $4, token_version, $5, $2 FROM used
-       RETURNING user_id, token_version`,
+       RETURNING user_id, token_version, family_id`,
       [
         tokenHash,
         now,
@@ -81,20 +92,31 @@ export class RefreshTokenService {
       return {
         subject: { userId: rotated.user_id, tokenVersion: rotated.token_version },
         refreshToken: successor,
+        sessionId: rotated.family_id,
       };
     }
     await this.revokeFamilyIfReplayed(tokenHash, now);
     throw new InvalidRefreshTokenError();
   }
 
-  /** Logout: ends the session the token belongs to (its whole family). */
+  /** Logout: ends the session the token belongs to (its whole family), access tokens included. */
   async revokeFamilyOf(token: string): Promise<void> {
-    await this.sql.rows(
-      `UPDATE refresh_tokens SET revoked_at = $2
-        WHERE revoked_at IS NULL
-          AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)`,
+    const [session] = await this.sql.rows<{ user_id: string; family_id: string }>(
+      `WITH revoked AS (
+         UPDATE refresh_tokens SET revoked_at = $2
+          WHERE revoked_at IS NULL
+            AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+          RETURNING user_id, family_id
+       )
+       SELECT DISTINCT user_id, family_id FROM revoked`,
       [this.hasher.hash('refresh-token', token), this.clock.now()],
     );
+    if (session) {
+      await this.revocations.revokeSession({
+        userId: session.user_id,
+        sessionId: session.family_id,
+      });
+    }
   }
 
   /** Ends every session of the user (password reset, phone change). */
@@ -115,10 +137,12 @@ export class RefreshTokenService {
       [tokenHash, now],
     );
     if (revoked.length > 0) {
+      const { user_id: userId, family_id: sessionId } = revoked[0];
       this.logger.warn(
-        { userId: revoked[0].user_id, familyId: revoked[0].family_id },
+        { userId, familyId: sessionId },
         'a used refresh token was presented again; its family is revoked',
       );
+      await this.revocations.revokeSession({ userId, sessionId });
     }
   }
 
