@@ -11,7 +11,8 @@ export type HashDomain =
   | 'code'
   | 'verification-token'
   | 'refresh-token'
-  | 'operator-key';
+  | 'operator-key'
+  | 'verification-sid';
 
 /** Domains whose values repeat across requests and are no secret from this process. */
 const REUSED_DOMAINS: ReadonlySet<HashDomain> = new Set(['phone', 'phone-prefix', 'ip']);

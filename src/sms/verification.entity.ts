@@ -56,9 +56,16 @@ export class Verification {
   @Column({ type: 'enum', enum: PURPOSES, enumName: 'sms_purpose' })
   purpose: Purpose;
 
-  /** Twilio's Verification sid (VE…) or ours ("VE" + this row's id as hex). */
+  /**
+   * The Verification sid answered to the client: Twilio's (VE…) for a verification Twilio Verify
+   * started, else ours, random in the same shape. It never changes once answered.
+   */
   @Column({ name: 'twilio_sid', type: 'varchar', length: 100, nullable: true })
   twilioSid: string | null;
+
+  /** Twilio Verify's own sid of the verification that carries the code, for its checks. */
+  @Column({ name: 'provider_sid', type: 'varchar', length: 64, nullable: true })
+  providerSid: string | null;
 
   /** The last Programmable Messaging sid (SM…), for delivery callbacks. */
   @Column({ name: 'message_sid', type: 'varchar', length: 64, nullable: true })

@@ -24,13 +24,14 @@ import {
 } from './sms.errors';
 import { DeliveryFilters } from './delivery-filters';
 import { Purpose } from './purpose';
-import { SendCodeReceipt, SmsProvider } from './providers/sms-provider';
+import { ProviderFailure, SendCodeReceipt, SmsProvider } from './providers/sms-provider';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { SmsProviders } from './providers/sms-providers';
 import { resolveLocale } from './texts/locale-resolver';
 import { SmsTextService } from './texts/sms-text.service';
 import { DeliveryChannel, VerificationStatus } from './verification.entity';
 import { VerificationResponseDto } from './dto/verification-response.dto';
+import { ObservedLatency } from './observed-latency';
 
 export interface SendVerificationInput {
   phoneNumber: string;
@@ -72,7 +73,9 @@ interface Target {
 /** The columns the service reads back from its atomic statements. */
 interface VerificationRow {
   id: string;
+  purpose: Purpose;
   twilio_sid: string | null;
+  provider_sid: string | null;
   status: VerificationStatus;
   channel: DeliveryChannel;
   code_hash: string | null;
@@ -88,6 +91,7 @@ interface VerificationRow {
 /** What the provider answered a first send with, for its verification's row. */
 interface ProviderSids {
   id: string;
+  /** Twilio Verify's sid, answered to the client and used for checks. */
   verificationSid: string | null;
   messageSid: string | null;
 }
@@ -113,8 +117,8 @@ function inOrder<T, R>(batch: T[], rows: (R & { position: string })[]): (R | und
   return batch.map((_item, index) => byPosition.get(index + 1));
 }
 
-const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts, max_attempts,
-  send_count, expires_at, created_at, updated_at`;
+const RETURNING = `id, purpose, twilio_sid, provider_sid, status, channel, code_hash, locale,
+  attempts, max_attempts, send_count, expires_at, created_at, updated_at`;
 
 /**
  * Sends and checks one-time codes. Every count and every consumption is one atomic SQL
@@ -125,10 +129,10 @@ const RETURNING = `id, twilio_sid, status, channel, code_hash, locale, attempts,
 export class VerificationService {
   private readonly logger = new Logger('VerificationService');
   /**
-   * Moving averages of provider send and check latency, imitated by suppressed sends and checks.
-   * They start from a typical Twilio round trip so a fresh instance has no gap to measure.
+   * Provider send and check latencies as measured, imitated by suppressed sends and checks. They
+   * start from a typical Twilio round trip so a fresh instance has no gap to measure.
    */
-  private deliveryLatencyMs: number;
+  private readonly deliveryLatency: ObservedLatency;
   private readonly sidWrites = new WriteBatcher<ProviderSids>((batch) => this.writeSids(batch));
   private readonly approvals = new StatementBatcher<Approval, VerificationRow | undefined>(
     (batch) => this.approve(batch),
@@ -141,7 +145,7 @@ export class VerificationService {
   >((batch) => this.countAttempts(batch), {
     keyOf: ({ phoneHash, purpose }) => `${purpose} ${phoneHash}`,
   });
-  private checkLatencyMs: number;
+  private readonly checkLatency: ObservedLatency;
   private readonly sms: SmsConfig;
   private readonly twilio: TwilioConfig;
 
@@ -163,8 +167,13 @@ export class VerificationService {
   ) {
     this.sms = config.get('sms', { infer: true });
     this.twilio = config.get('twilio', { infer: true });
-    this.deliveryLatencyMs = this.sms.provider === 'console' ? 0 : TYPICAL_TWILIO_LATENCY_MS;
-    this.checkLatencyMs = this.sms.provider === 'twilio-verify' ? TYPICAL_TWILIO_LATENCY_MS : 0;
+    this.deliveryLatency = new ObservedLatency(
+      this.sms.provider === 'console' ? 0 : TYPICAL_TWILIO_LATENCY_MS,
+    );
+    // Only Verify checks codes at the provider; ours are compared here, in no measurable time.
+    this.checkLatency = new ObservedLatency(
+      this.sms.provider === 'twilio-verify' ? TYPICAL_TWILIO_LATENCY_MS : 0,
+    );
     if (this.sms.testNumbers.size > 0) {
       this.logger.warn(
         `SMS_TEST_NUMBERS: ${this.sms.testNumbers.size} test numbers answer with fixed codes and receive no SMS`,
@@ -385,7 +394,7 @@ export class VerificationService {
         id,
         phoneHash,
         purpose,
-        provider?.ownsCodes ? null : ourSid(id),
+        provider?.ownsCodes ? null : this.newSid(),
         channel,
         code ? this.hasher.hash('code', code) : null,
         locale,
@@ -418,6 +427,8 @@ export class VerificationService {
     await this.sidWrites.add(sids).catch((error: unknown) => {
       this.logger.warn({ err: error, verificationId: id }, 'could not record the provider sids');
     });
+    if (receipt.reusedPending)
+      await this.endOtherPurposesSharing(receipt.sid, target, purpose, now);
     return { row: { ...row, twilio_sid: row.twilio_sid ?? sids.verificationSid } };
   }
 
@@ -494,6 +505,7 @@ export class VerificationService {
     await this.sql.rows(
       `UPDATE sms_verifications AS verification
           SET twilio_sid = COALESCE(verification.twilio_sid, sent.verification_sid),
+              provider_sid = sent.verification_sid,
               message_sid = sent.message_sid
          FROM unnest($1::uuid[], $2::varchar[], $3::varchar[])
            AS sent (id, verification_sid, message_sid)
@@ -534,13 +546,26 @@ export class VerificationService {
       throw new VerificationEndedError();
     }
     if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
-    if (reserved.channel === 'suppressed') {
+    // Nothing goes to a number that may not get this code now, whatever went before: one whose
+    // delivery failed permanently since, or no longer one for this purpose.
+    if (target.suppressedBy !== undefined) {
       await this.suppress(target, purpose, reserved, now);
       return this.resource(reserved, phone.e164, false);
     }
 
-    const provider = this.providers.byName(reserved.channel as SmsProvider['name']);
+    const provider =
+      reserved.channel === 'suppressed'
+        ? this.providers.forLocale(reserved.locale)
+        : this.providers.byName(reserved.channel as SmsProvider['name']);
     if (!provider) throw new VerificationEndedError();
+    // A silent verification whose number may now get this code (a login code asked for before
+    // the account existed): its first real need gets a real code at once, in the same
+    // verification, so the answer (sid, dates) is that of any resend. Attempts spent on the code
+    // nobody had start over; the lifetime starts now.
+    const startsDelivering = reserved.channel === 'suppressed';
+    if (startsDelivering) {
+      reserved.expires_at = new Date(now.getTime() + this.sms.expiryMinutes[purpose] * 60_000);
+    }
     const code = provider.ownsCodes ? undefined : this.random.digits(this.sms.codeLength);
     try {
       const receipt = await this.deliver(
@@ -554,15 +579,27 @@ export class VerificationService {
       );
       const [updated] = await this.sql.rows<VerificationRow>(
         `UPDATE sms_verifications
-            SET code_hash = COALESCE($2, code_hash), message_sid = COALESCE($3, message_sid)
+            SET code_hash = CASE WHEN $6 THEN $2 ELSE COALESCE($2, code_hash) END,
+                message_sid = COALESCE($3, message_sid),
+                provider_sid = COALESCE($4, provider_sid),
+                channel = $5,
+                attempts = CASE WHEN $6 THEN 0 ELSE attempts END,
+                expires_at = CASE WHEN $6 THEN $7 ELSE expires_at END
           WHERE id = $1 RETURNING ${RETURNING}`,
         [
           reserved.id,
           code ? this.hasher.hash('code', code) : null,
           receipt.kind === 'message' ? receipt.sid : null,
+          receipt.kind === 'verification' ? receipt.sid : null,
+          provider.name,
+          startsDelivering,
+          reserved.expires_at,
         ],
       );
-      return this.resource(updated, phone.e164, false);
+      if (receipt.reusedPending) {
+        await this.endOtherPurposesSharing(receipt.sid, target, purpose, now);
+      }
+      return this.resource(updated ?? reserved, phone.e164, false);
     } catch (error) {
       // Give the send slot back; the previous code stays valid.
       await this.sql.rows(
@@ -603,7 +640,7 @@ export class VerificationService {
         text,
       });
       const latencyMs = performance.now() - started;
-      this.deliveryLatencyMs = 0.8 * this.deliveryLatencyMs + 0.2 * latencyMs;
+      this.deliveryLatency.record(latencyMs);
       const segments = text?.segments ?? 1;
       this.publish(
         {
@@ -628,8 +665,7 @@ export class VerificationService {
           ...base,
           status: 'failed',
           occurredAt: now,
-          errorCode: error instanceof ProductError ? error.code : 'UNEXPECTED_ERROR',
-          errorMessage: error instanceof ProductError ? error.message : undefined,
+          ...failureDetails(error),
           providerLatencyMs: performance.now() - started,
         },
         target,
@@ -666,21 +702,24 @@ export class VerificationService {
       target,
       purpose,
     );
-    await imitateLatency(this.deliveryLatencyMs);
+    await this.deliveryLatency.imitate();
   }
 
   private async compare(row: VerificationRow, e164: string, code: string): Promise<boolean> {
     if (row.code_hash !== null) {
       // A suppressed code would have been checked at Twilio (Verify): take as long.
-      if (row.channel === 'suppressed') await imitateLatency(this.checkLatencyMs);
+      if (row.channel === 'suppressed') await this.checkLatency.imitate();
       return this.hasher.matches('code', code, row.code_hash);
     }
     const provider = this.providers.byName(row.channel as SmsProvider['name']);
     try {
       if (!provider) throw new VerificationNotFoundError();
       const started = performance.now();
-      const outcome = await provider.check(e164, code);
-      this.checkLatencyMs = 0.8 * this.checkLatencyMs + 0.2 * (performance.now() - started);
+      const outcome = await provider.check(code, {
+        to: e164,
+        verificationSid: row.provider_sid ?? undefined,
+      });
+      this.checkLatency.record(performance.now() - started);
       return outcome === 'approved';
     } catch (error) {
       const code = error instanceof ProductError ? error.code : undefined;
@@ -725,10 +764,57 @@ export class VerificationService {
     );
   }
 
+  /**
+   * Twilio Verify keeps one pending verification per number, whatever our purpose: a send for this
+   * purpose while another purpose's was pending had Twilio send that one's code again. Only the
+   * purpose it was sent for last may use it; the others end (as expired), so a code asked for
+   * one purpose never approves another. Rows whose sid is not recorded yet are among them.
+   */
+  private async endOtherPurposesSharing(
+    providerSid: string,
+    target: Target,
+    purpose: Purpose,
+    now: Date,
+  ): Promise<void> {
+    const ended = await this.sql.rows<{ id: string; channel: string; purpose: Purpose }>(
+      `UPDATE sms_verifications SET status = 'expired', updated_at = $4
+        WHERE phone_number_hash = $1 AND purpose <> $2 AND status = 'pending'
+          AND channel = 'twilio-verify' AND (provider_sid = $3 OR provider_sid IS NULL)
+        RETURNING id, channel, purpose`,
+      [target.phoneHash, purpose, providerSid, now],
+    );
+    for (const row of ended) {
+      this.publish(
+        {
+          status: 'expired',
+          occurredAt: now,
+          verificationId: row.id,
+          channel: row.channel,
+          errorCode: 'SUPERSEDED',
+        },
+        target,
+        row.purpose,
+      );
+    }
+  }
+
+  /**
+   * A sid in Twilio's shape ("VE" + 32 hex) for a verification we answer ourselves: random, so it
+   * tells nothing, not even when it was made (Twilio's own sids are random too).
+   */
+  private newSid(): string {
+    return `VE${this.random.hex(16)}`;
+  }
+
+  /** The sid of a row whose sid was never recorded: stable, and as random-looking as newSid(). */
+  private stableSid(id: string): string {
+    return `VE${this.hasher.hash('verification-sid', id).slice(0, 32)}`;
+  }
+
   private resource(row: VerificationRow, e164: string, approved: boolean): VerificationResponseDto {
     return {
       account_sid: this.twilio.accountSid ?? null,
-      sid: row.twilio_sid ?? ourSid(row.id),
+      sid: row.twilio_sid ?? this.stableSid(row.id),
       service_sid: this.twilio.verifyServiceSid ?? this.twilio.messagingServiceSid ?? null,
       to: e164,
       channel: 'sms',
@@ -743,17 +829,17 @@ export class VerificationService {
 const TYPICAL_TWILIO_LATENCY_MS = 150;
 
 /**
- * Waits about as long as a provider call would, so timing does not tell a number with an account
- * from one without (OWASP Authentication Cheat Sheet).
+ * A failed send as analytics keep it: the provider's own code and message (Twilio's 60200, say)
+ * beside ours, or ours alone when the provider said nothing.
  */
-function imitateLatency(milliseconds: number): Promise<void> {
-  const jitter = 0.85 + Math.random() * 0.3;
-  return new Promise((resolve) => setTimeout(resolve, milliseconds * jitter));
-}
-
-/** Our Verification sid: "VE" + the row's uuid as 32 hex digits, in Twilio's sid shape. */
-function ourSid(id: string): string {
-  return `VE${id.replace(/-/g, '')}`;
+function failureDetails(error: unknown): { errorCode: string; errorMessage?: string } {
+  if (!(error instanceof ProductError)) return { errorCode: 'UNEXPECTED_ERROR' };
+  const { providerCode, providerMessage } = error as ProductError & ProviderFailure;
+  if (!providerCode) return { errorCode: error.code, errorMessage: error.message };
+  return {
+    errorCode: providerCode,
+    errorMessage: `${error.code}: ${providerMessage ?? error.message}`,
+  };
 }
 
 /** Internal: the verification a resend targeted was approved or expired meanwhile. */

@@ -25,6 +25,20 @@ export interface SendCodeReceipt {
   /** Twilio Verification sid (VE…) or Message sid (SM…); console sends get a local one. */
   sid: string;
   kind: 'verification' | 'message';
+  /**
+   * Verify only: the provider sent the code of a verification it already had pending for this
+   * number (Twilio keeps one per number, whatever our purpose) instead of starting a new one.
+   */
+  reusedPending?: boolean;
+}
+
+/**
+ * What the provider itself said about a failure, beside the product's own error: Twilio's error
+ * code and its message with phone numbers masked. Set by the adapters on the errors they throw.
+ */
+export interface ProviderFailure {
+  providerCode?: string;
+  providerMessage?: string;
 }
 
 export type CheckOutcome = 'approved' | 'rejected';
@@ -43,8 +57,11 @@ export abstract class SmsProvider {
 
   abstract send(request: SendCodeRequest): Promise<SendCodeReceipt>;
 
-  /** Only for providers that own codes. */
-  check(_to: string, _code: string): Promise<CheckOutcome> {
+  /**
+   * Only for providers that own codes: checks `code` against exactly the verification
+   * `verificationSid` names (when known) or else the number's pending one.
+   */
+  check(_code: string, _target: { to: string; verificationSid?: string }): Promise<CheckOutcome> {
     return Promise.reject(new Error(`${this.name} does not check codes`));
   }
 }

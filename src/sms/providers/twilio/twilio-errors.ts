@@ -1,6 +1,7 @@
 // The lint rule forbids three-level imports, but nothing shallower re-exports ProductError.
 import { ProductError } from '../../../common/errors/product-error';
 import { VerificationAttemptsExceededError, VerificationNotFoundError } from '../../sms.errors';
+import type { ProviderFailure } from '../sms-provider';
 
 /** How long a Twilio Verify verification lives; its send and check limits last that long. */
 const VERIFICATION_LIFETIME_SECONDS = 600;
@@ -182,9 +183,38 @@ function fromTwilioCode(error: TwilioApiError): ProductError | undefined {
  */
 export function toProductError(error: unknown): ProductError {
   if (error instanceof ProductError) return error;
-  if (!isTwilioApiError(error)) return new SmsProviderUnavailableError(error);
+  if (!isTwilioApiError(error)) {
+    return withProviderFailure(new SmsProviderUnavailableError(error), networkFailureOf(error));
+  }
+  const failure: ProviderFailure = {
+    providerCode: error.code === undefined ? `HTTP_${error.status}` : String(error.code),
+    providerMessage: maskPhoneNumbers(error.message),
+  };
   const translated = fromTwilioCode(error);
-  if (translated) return translated;
-  if (error.status === 429) return new SmsProviderRateLimitedError(RATE_LIMIT_RETRY_SECONDS, error);
-  return new SmsProviderUnavailableError(error);
+  if (translated) return withProviderFailure(translated, failure);
+  if (error.status === 429) {
+    return withProviderFailure(
+      new SmsProviderRateLimitedError(RATE_LIMIT_RETRY_SECONDS, error),
+      failure,
+    );
+  }
+  return withProviderFailure(new SmsProviderUnavailableError(error), failure);
+}
+
+function withProviderFailure(error: ProductError, failure: ProviderFailure): ProductError {
+  return Object.assign(error, failure);
+}
+
+/** A network failure's code (ETIMEDOUT, ECONNREFUSED …) as the provider code, if it has one. */
+function networkFailureOf(error: unknown): ProviderFailure {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? { providerCode: code } : {};
+}
+
+/**
+ * Twilio's messages may quote the number (`Invalid parameter To: +251911234567`); analytics keep
+ * them without it.
+ */
+export function maskPhoneNumbers(message: string): string {
+  return message.replace(/\+?\d[\d\s().-]{4,}\d/g, '…');
 }

@@ -33,16 +33,30 @@ export class TwilioVerifyProvider extends SmsProvider {
           ...(this.supportsLocale(request.locale) ? { locale: request.locale } : {}),
         }),
       );
-      return { sid: verification.sid, kind: 'verification' };
+      return {
+        sid: verification.sid,
+        kind: 'verification',
+        // Twilio answers a send to a number with a pending verification by sending that one's
+        // code again: its list of send attempts then has more than one entry.
+        reusedPending: (verification.sendCodeAttempts?.length ?? 1) > 1,
+      };
     } catch (error) {
       throw toProductError(error);
     }
   }
 
-  override async check(to: string, code: string): Promise<CheckOutcome> {
+  override async check(
+    code: string,
+    { to, verificationSid }: { to: string; verificationSid?: string },
+  ): Promise<CheckOutcome> {
     try {
+      // By sid when we have it: the number's pending verification at Twilio may be another
+      // purpose's, and its code must not approve this one.
+      const target = verificationSid ? { verificationSid } : { to };
       const check = await this.circuit.run(() =>
-        this.client.verify.v2.services(this.serviceSid).verificationChecks.create({ to, code }),
+        this.client.verify.v2
+          .services(this.serviceSid)
+          .verificationChecks.create({ ...target, code }),
       );
       return check.status === 'approved' ? 'approved' : 'rejected';
     } catch (error) {

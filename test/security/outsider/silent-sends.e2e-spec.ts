@@ -1,0 +1,177 @@
+import { createUser } from '../../factories/user.factory';
+import { FakeTwilioServer } from '../../fakes/fake-twilio-server';
+import { AuthClient, authTestEnvironment } from '../../support/auth-client';
+import { startFakeTwilio } from '../../support/fake-twilio-app';
+import { RELAXED_LIMITS } from '../../support/relaxed-limits';
+import { TestApp, startTestApp } from '../../support/test-app';
+import { TEST_TWILIO } from '../../support/twilio-test-credentials';
+import { median } from '../support/http';
+import { mannWhitneyP, wilcoxonSignedRankP } from '../support/statistics';
+
+/**
+ * A send that delivers nothing on purpose (a login code for a number without an account, a
+ * registration code for one with an account) must be indistinguishable from a real one to whoever
+ * sent it: every field of the answer, and the time the answer and a wrong code's check take.
+ */
+
+type Mode = 'twilio-messaging' | 'twilio-verify';
+
+function modeEnvironment(mode: Mode, fake: FakeTwilioServer): Record<string, string> {
+  const messaging = authTestEnvironment(fake);
+  if (mode === 'twilio-messaging') return messaging;
+  const verifyOnly = Object.entries(messaging).filter(
+    ([name]) => name !== 'TWILIO_MESSAGING_SERVICE_SID',
+  );
+  return {
+    ...Object.fromEntries(verifyOnly),
+    SMS_PROVIDER: 'twilio-verify',
+    TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
+  };
+}
+
+/** The milliseconds a UUIDv7 carries in its first 48 bits, read off a sid's hex digits. */
+function embeddedTimestamp(sid: string): number {
+  return parseInt(sid.slice(2, 14), 16);
+}
+
+describe.each<Mode>(['twilio-messaging', 'twilio-verify'])('Silent sends (%s)', (mode) => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let client: AuthClient;
+  let counter = 0;
+  const prefix = mode === 'twilio-messaging' ? '2519170' : '2519171';
+  const nextPhone = () => `+${prefix}${String((counter += 1)).padStart(5, '0')}`;
+
+  beforeAll(async () => {
+    fake = await startFakeTwilio();
+    service = await startTestApp({
+      env: {
+        ...RELAXED_LIMITS,
+        ...modeEnvironment(mode, fake),
+        SMS_COUNTRY_LOCALES: 'ET:en',
+        // Nine wrong guesses per verification, for the timing comparison.
+        SMS_MAX_ATTEMPTS: '10',
+      },
+    });
+    client = new AuthClient(service, fake);
+  });
+  afterAll(async () => {
+    await service?.close();
+    await fake?.stop();
+  });
+
+  it('answers with sids of one shape that carry no time and no order', async () => {
+    const answers: { real: string[]; silent: string[] } = { real: [], silent: [] };
+    for (let index = 0; index < 10; index += 1) {
+      const withAccount = nextPhone();
+      await createUser(service, { phoneNumber: withAccount });
+      const real = await client.sendCode(withAccount, 'login').expect(200);
+      const silent = await client.sendCode(nextPhone(), 'login').expect(200);
+      answers.real.push(real.body.sid);
+      answers.silent.push(silent.body.sid);
+    }
+    const sids = [...answers.real, ...answers.silent];
+    for (const sid of sids) expect(sid).toMatch(/^VE[0-9a-f]{32}$/);
+    // A time-ordered sid (UUIDv7) starts with the milliseconds it was made at.
+    const now = Date.now();
+    const dated = sids.filter((sid) => Math.abs(embeddedTimestamp(sid) - now) < 86_400_000);
+    expect(dated).toEqual([]);
+  });
+
+  if (mode === 'twilio-messaging') {
+    it('takes the same time to refuse a wrong code, delivered or not (signed-rank and U tests)', async () => {
+      /** A number with an account and one without, each with a live login verification. */
+      const pairOfVerifications = async () => {
+        const withAccount = nextPhone();
+        const without = nextPhone();
+        await createUser(service, { phoneNumber: withAccount });
+        await client.sendCode(withAccount, 'login').expect(200);
+        await client.sendCode(without, 'login').expect(200);
+        expect(fake.messages.filter((message) => message.to === without)).toHaveLength(0);
+        return { withAccount, without };
+      };
+      const timings: { real: number[]; silent: number[] } = { real: [], silent: [] };
+      const check = async (phoneNumber: string): Promise<number> => {
+        const started = performance.now();
+        await client
+          .post('/sms/verify-code', { phoneNumber, code: '000000', purpose: 'login' })
+          .expect(200);
+        return performance.now() - started;
+      };
+      let pair = await pairOfVerifications();
+      for (let round = 0; round < 420; round += 1) {
+        if (round > 0 && round % 9 === 0) pair = await pairOfVerifications();
+        // Alternating which goes first, so neither always meets a warmer process.
+        if (round % 2 === 0) {
+          timings.real.push(await check(pair.withAccount));
+          timings.silent.push(await check(pair.without));
+        } else {
+          timings.silent.push(await check(pair.without));
+          timings.real.push(await check(pair.withAccount));
+        }
+      }
+      // The first rounds warm the process up; each later round is one back-to-back pair.
+      const real = timings.real.slice(10);
+      const silent = timings.silent.slice(10);
+      const paired = wilcoxonSignedRankP(real, silent);
+      const unpaired = mannWhitneyP(real, silent);
+      console.log(
+        `wrong code, median ${median(real).toFixed(2)} ms delivered vs ` +
+          `${median(silent).toFixed(2)} ms silent: signed-rank p = ${paired.toFixed(4)}, ` +
+          `U p = ${unpaired.toFixed(4)}`,
+      );
+      expect(paired).toBeGreaterThan(0.001);
+      expect(unpaired).toBeGreaterThan(0.001);
+    }, 120_000);
+  }
+
+  if (mode === 'twilio-verify') {
+    it('never lets a code sent for one purpose approve another purpose', async () => {
+      const phoneNumber = nextPhone();
+      await createUser(service, { phoneNumber });
+
+      await client.sendCode(phoneNumber, 'login').expect(200);
+      const loginCode = fake.codeFor(phoneNumber)!;
+      // Twilio keeps one pending verification per number: this sends the login code again.
+      await client.sendCode(phoneNumber, 'password_reset').expect(200);
+
+      // The login verification is over: its code proves nothing for login any more…
+      await client
+        .post('/sms/verify-code', { phoneNumber, code: loginCode, purpose: 'login' })
+        .expect(404);
+      // …and a code asked for login later is not the reset's either.
+      await client.sendCode(phoneNumber, 'login').expect(200);
+      const resetAttempt = await client.post('/sms/verify-code', {
+        phoneNumber,
+        code: fake.codeFor(phoneNumber)!,
+        purpose: 'password_reset',
+      });
+      expect(resetAttempt.status).toBe(404);
+      const login = await client
+        .post('/sms/verify-code', {
+          phoneNumber,
+          code: fake.codeFor(phoneNumber)!,
+          purpose: 'login',
+        })
+        .expect(200);
+      expect(login.body.status).toBe('approved');
+    });
+
+    it('checks each code against its own verification at Twilio, never the number’s latest', async () => {
+      const phoneNumber = nextPhone();
+      await createUser(service, { phoneNumber });
+      await client.sendCode(phoneNumber, 'two_factor').expect(200);
+      const first = fake.verifications.filter((v) => v.to === phoneNumber).at(-1)!;
+      // Twilio's verification ends on its side (its own expiry); ours has not noticed yet.
+      (first as { status: string }).status = 'expired';
+      await client.sendCode(phoneNumber, 'login').expect(200);
+
+      const answer = await client.post('/sms/verify-code', {
+        phoneNumber,
+        code: fake.codeFor(phoneNumber)!,
+        purpose: 'two_factor',
+      });
+      expect(answer.status).toBe(404);
+    });
+  }
+});
