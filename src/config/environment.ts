@@ -84,6 +84,12 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
+  @Min(32)
+  @Max(128)
+  CLIENT_IPV6_PREFIX = 64;
+
+  @Transform(toInteger)
+  @IsInt()
   @Min(1024)
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 16 * 1024;
