@@ -1,5 +1,4 @@
 import helmet from 'helmet';
-import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
@@ -7,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { RequestValidationError } from './common/errors/product-error';
 import { requestContext } from './common/request-context';
+import { RequestValidationPipe } from './common/request-validation';
 import { TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
 
@@ -58,18 +58,6 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-  });
-}
-
-function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
-  return errors.flatMap((error) => {
-    const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property)
-        ? `${parent ? `${parent}.` : ''}${message}`
-        : `${path}: ${message}`,
-    );
-    return [...own, ...flattenValidationErrors(error.children ?? [], path)];
   });
 }
 
@@ -151,16 +139,7 @@ export async function configureApp(
     done();
   });
 
-  application.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      transform: true,
-      validationError: { target: false, value: false },
-      exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
-    }),
-  );
+  application.useGlobalPipes(new RequestValidationPipe());
 
   if (app.swaggerEnabled) setUpSwagger(application);
 }

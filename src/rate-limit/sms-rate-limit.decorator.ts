@@ -1,8 +1,9 @@
-import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { SetMetadata, Type, UseGuards, applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
 import {
+  SMS_RATE_LIMIT_BODY,
   SMS_RATE_LIMIT_KIND,
   SmsRateLimitGuard,
   SmsRateLimitKind,
@@ -23,10 +24,17 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
  * The policy itself lives in RateLimitService, not in the controller; SmsRateLimitGuard applies it
  * before the handler runs (for code checks, VerificationService.check does on the other paths),
  * and KnownRefusalResponder answers refusals it already knows before that.
+ *
+ * `body`: the route's @Body() DTO. The guard validates the body against it before counting
+ * anything, so a request the route refuses (400) spends no limit.
  */
-export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDecorator {
+export function SmsRateLimit(
+  kind: SmsRateLimitKind,
+  body: Type<object>,
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
+    SetMetadata(SMS_RATE_LIMIT_BODY, body),
     RouteConfig({ smsRateLimit: kind } satisfies SmsRateLimitRouteConfig),
     UseGuards(SmsRateLimitGuard),
     ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: DESCRIPTIONS[kind] }),

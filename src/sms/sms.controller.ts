@@ -24,7 +24,7 @@ export class SmsController {
 
   @Post('send-verification')
   @HttpCode(200)
-  @SmsRateLimit('send')
+  @SmsRateLimit('send', SendVerificationDto)
   @ApiOperation({
     summary: 'Send a one-time code by SMS',
     description:
@@ -55,7 +55,7 @@ export class SmsController {
 
   @Post('verify-code')
   @HttpCode(200)
-  @SmsRateLimit('verify')
+  @SmsRateLimit('verify', VerifyCodeDto)
   @ApiOperation({
     summary: 'Check a code',
     description:
