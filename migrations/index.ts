@@ -7,6 +7,7 @@ import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-anal
 import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
 import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
 import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
+import { PumpingHoldsByScope1764072840000 } from './1764072840000-pumping-holds-by-scope';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -22,6 +23,7 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsAlerts1764072500000,
   AddRetentionIndexes1764072600000,
   VerificationFillfactor1764072700000,
+  PumpingHoldsByScope1764072840000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */

@@ -471,6 +471,22 @@ export class Environment {
   @Min(60_000)
   SMS_PUMPING_HOLD_DURATION = 21_600_000;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(2)
+  SMS_PUMPING_COUNTRY_MIN_RANGES = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(2)
+  SMS_PUMPING_COUNTRY_MIN_NETWORKS = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(3_650)
+  SMS_PUMPING_HISTORY_DAYS = 30;
+
   @Transform(toDecimal)
   @IsNumber()
   @Min(0)

@@ -42,6 +42,7 @@ export class SmsController {
   })
   send(
     @Body() body: SendVerificationDto,
+    @Ip() clientIp: string,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<VerificationResponseDto> {
     return this.verifications.send({
@@ -50,6 +51,7 @@ export class SmsController {
       countryCode: body.countryCode,
       locale: body.locale,
       acceptLanguage,
+      clientIp,
     });
   }
 
