@@ -8,6 +8,7 @@ import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts'
 import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
 import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
 import { PumpingHoldsByScope1764072840000 } from './1764072840000-pumping-holds-by-scope';
+import { AlertSubjects1764072850000 } from './1764072850000-alert-subjects';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -24,6 +25,7 @@ export const ALL_MIGRATIONS: Function[] = [
   AddRetentionIndexes1764072600000,
   VerificationFillfactor1764072700000,
   PumpingHoldsByScope1764072840000,
+  AlertSubjects1764072850000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */

@@ -289,6 +289,36 @@ describe('A pumping hold cannot be turned against real users', () => {
     // Held sends do wait like real ones (the gap would hide nothing if both were instant).
     expect(without).toBeGreaterThan(PROVIDER_LATENCY_MS * 0.6);
   });
+
+  it('tells operators: an alert per hold, logged and POSTed at once, and a Prometheus counter', async () => {
+    // The timer is off (24 h): the alerts come from the holds starting.
+    const pumpingAlerts = () =>
+      receiver.received.filter(({ body }) => body.rule === 'pumping_hold');
+    for (let waited = 0; pumpingAlerts().length < 2 && waited < 10_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const messages = pumpingAlerts()
+      .map(({ body }) => String(body.message))
+      .sort();
+    expect(messages).toEqual([
+      expect.stringMatching(/^SMS pumping suspected: country ET held \(enforced\)\. 0 of 10 codes/),
+      expect.stringMatching(
+        /^SMS pumping suspected: number range \+2519\d{4}···· held \(enforced\)/,
+      ),
+    ]);
+    const logged = service.logs.filter(
+      (line) => (line.alert as { rule?: string } | undefined)?.rule === 'pumping_hold',
+    );
+    expect(logged.filter((line) => String(line.msg).startsWith('Alert: '))).toHaveLength(2);
+    const listed = await service.http().get('/analytics/sms/alerts').set(operator).expect(200);
+    expect(
+      listed.body.active.filter((alert: { rule: string }) => alert.rule === 'pumping_hold'),
+    ).toHaveLength(2);
+
+    const metrics = await service.http().get('/metrics').set(operator).expect(200);
+    expect(metrics.text).toContain('sms_pumping_holds_total{scope="prefix",mode="enforced"} 1');
+    expect(metrics.text).toContain('sms_pumping_holds_total{scope="country",mode="enforced"} 1');
+  });
 });
 
 describe('Pumping holds start at the smallest scope that explains the traffic', () => {
