@@ -7,6 +7,8 @@ import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-anal
 import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
 import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
 import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
+import { PumpingHoldsByScope1764072840000 } from './1764072840000-pumping-holds-by-scope';
+import { AlertSubjects1764072850000 } from './1764072850000-alert-subjects';
 import { VerificationProviderSid1796390000000 } from './1796390000000-verification-provider-sid';
 
 /**
@@ -23,6 +25,8 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsAlerts1764072500000,
   AddRetentionIndexes1764072600000,
   VerificationFillfactor1764072700000,
+  PumpingHoldsByScope1764072840000,
+  AlertSubjects1764072850000,
   VerificationProviderSid1796390000000,
 ];
 

@@ -12,6 +12,11 @@ export interface AppConfig {
   /** Allowed browser origins; empty means CORS is off. */
   corsOrigins: string[];
   trustProxy: TrustProxy;
+  /**
+   * Leading bits of an IPv6 address that make one client for every per-client key (rate limits,
+   * the HTTP throttle, analytics): see clientAddressGroup.
+   */
+  clientIpv6PrefixLength: number;
   bodyLimitBytes: number;
   /** The URL Twilio and browsers use to reach this service, behind any proxy. */
   publicBaseUrl?: string;
@@ -63,6 +68,7 @@ export function appConfigFromEnvironment(environment: Environment, problems: str
     logLevel: environment.LOG_LEVEL,
     corsOrigins: parseOrigins(environment.CORS_ORIGINS, problems),
     trustProxy: parseTrustProxy(environment.TRUST_PROXY, problems),
+    clientIpv6PrefixLength: environment.CLIENT_IPV6_PREFIX,
     bodyLimitBytes: environment.BODY_LIMIT_BYTES,
     publicBaseUrl: environment.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     swaggerEnabled: environment.SWAGGER_ENABLED,

@@ -1,5 +1,4 @@
 import helmet from 'helmet';
-import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +9,7 @@ import { useJsonBodyParser } from './common/http/json-body';
 import { requireRouteMediaType } from './common/http/media-type';
 import { answerMethodNotAllowed } from './common/http/method-not-allowed';
 import { requestContext } from './common/request-context';
+import { RequestValidationPipe } from './common/request-validation';
 import { TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
 
@@ -89,30 +89,6 @@ function helmetOptions({ https }: { https: boolean }) {
 }
 
 /**
- * A value of the wrong type fails every rule of its property at once ("must be shorter than 32
- * characters; must be a string" for a number); only the type is worth saying then.
- */
-const TYPE_CONSTRAINTS = new Set(['isString', 'isNumber', 'isInt', 'isBoolean', 'isArray']);
-
-function messagesOf(error: ValidationError): string[] {
-  const constraints = Object.entries(error.constraints ?? {});
-  const typeProblems = constraints.filter(([name]) => TYPE_CONSTRAINTS.has(name));
-  return (typeProblems.length > 0 ? typeProblems : constraints).map(([, message]) => message);
-}
-
-function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
-  return errors.flatMap((error) => {
-    const path = parent ? `${parent}.${error.property}` : error.property;
-    const own = messagesOf(error).map((message) =>
-      message.startsWith(error.property)
-        ? `${parent ? `${parent}.` : ''}${message}`
-        : `${path}: ${message}`,
-    );
-    return [...own, ...flattenValidationErrors(error.children ?? [], path)];
-  });
-}
-
-/**
  * Everything HTTP-level the app needs, applied identically by main.ts and the e2e tests:
  * security headers, CORS, validation, error envelope, request ids and Swagger.
  */
@@ -186,16 +162,7 @@ export async function configureApp(
     done();
   });
 
-  application.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      transform: true,
-      validationError: { target: false, value: false },
-      exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
-    }),
-  );
+  application.useGlobalPipes(new RequestValidationPipe());
 
   if (app.swaggerEnabled) setUpSwagger(application);
 }

@@ -243,7 +243,7 @@ export async function seedOverLimitPhone(
       prefixHash: hasher.hash('phone-prefix', phonePrefix(e164)),
       country: 'ET',
       purpose: 'registration',
-      ipHash: hasher.hash('ip', '127.0.0.1'),
+      ipHash: hasher.hashClient('127.0.0.1'),
     },
     config,
   ).filter((rule) => ['phone', 'purpose', 'cooldown'].includes(rule.layer));

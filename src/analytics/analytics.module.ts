@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmsModule } from '../sms/sms.module';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
 import { AlertsController } from './alerts/alerts.controller';
@@ -14,7 +15,7 @@ import { TwilioStatusController } from './webhooks/twilio-status.controller';
 import { WebhookStats } from './webhooks/webhook-stats';
 
 @Module({
-  imports: [SmsModule],
+  imports: [SmsModule, RateLimitModule],
   controllers: [AnalyticsController, TwilioStatusController, AlertsController],
   providers: [
     AnalyticsDatabase,

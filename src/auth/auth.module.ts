@@ -8,6 +8,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { DeliveryFilters } from '../sms/delivery-filters';
+import { NumberHistory } from '../sms/number-history';
 import { SmsModule } from '../sms/sms.module';
 import { accountDeliveryFilter } from './account-delivery-filter';
 import { AuthController } from './auth.controller';
@@ -67,10 +68,15 @@ import { UserRepository } from './user.repository';
 export class AuthModule implements OnModuleInit {
   constructor(
     private readonly filters: DeliveryFilters,
+    private readonly history: NumberHistory,
     private readonly users: UserRepository,
   ) {}
 
   onModuleInit(): void {
     this.filters.register('account', accountDeliveryFilter(this.users));
+    // A number with an account has verified: a pumping hold must not keep its codes from it.
+    this.history.register('account', async (phoneHash) => {
+      return (await this.users.phoneStatus(phoneHash)) !== 'none';
+    });
   }
 }

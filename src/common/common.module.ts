@@ -16,7 +16,10 @@ import { CryptoRandomSource, RandomSource } from './random';
       provide: Hasher,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Configuration, true>) =>
-        new Hasher(config.get('security', { infer: true }).hashSecret),
+        new Hasher(
+          config.get('security', { infer: true }).hashSecret,
+          config.get('app', { infer: true }).clientIpv6PrefixLength,
+        ),
     },
   ],
   exports: [Clock, RandomSource, Hasher, SmsEvents],

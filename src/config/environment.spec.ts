@@ -74,6 +74,7 @@ describe('loadConfiguration', () => {
         logLevel: 'info',
         corsOrigins: [],
         trustProxy: false,
+        clientIpv6PrefixLength: 64,
         bodyLimitBytes: 16 * 1024,
         swaggerEnabled: true,
         shutdownTimeoutMs: 10_000,
@@ -223,6 +224,26 @@ describe('loadConfiguration', () => {
           .trustProxy,
       ).toEqual(['10.0.0.0/8', '192.168.1.10', '::1', 'fd00::/8']);
     });
+  });
+
+  describe('CLIENT_IPV6_PREFIX', () => {
+    it.each([
+      ['48', 48],
+      ['56', 56],
+      [' 128 ', 128],
+    ])('reads %j as a /%d client', (prefix, expected) => {
+      expect(loadConfiguration({ CLIENT_IPV6_PREFIX: prefix }).app.clientIpv6PrefixLength).toBe(
+        expected,
+      );
+    });
+
+    it.each(['0', '16', '129', '64.5', '/64', 'sixty-four'])(
+      'refuses CLIENT_IPV6_PREFIX=%j at boot',
+      (prefix) => {
+        const error = configurationErrorFor({ CLIENT_IPV6_PREFIX: prefix });
+        expect(problemsAbout(error, 'CLIENT_IPV6_PREFIX')).not.toEqual([]);
+      },
+    );
   });
 
   describe('the rate-limit store', () => {

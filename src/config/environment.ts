@@ -84,6 +84,12 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
+  @Min(32)
+  @Max(128)
+  CLIENT_IPV6_PREFIX = 64;
+
+  @Transform(toInteger)
+  @IsInt()
   @Min(1024)
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 16 * 1024;
@@ -464,6 +470,22 @@ export class Environment {
   @IsInt()
   @Min(60_000)
   SMS_PUMPING_HOLD_DURATION = 21_600_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(2)
+  SMS_PUMPING_COUNTRY_MIN_RANGES = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(2)
+  SMS_PUMPING_COUNTRY_MIN_NETWORKS = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(3_650)
+  SMS_PUMPING_HISTORY_DAYS = 30;
 
   @Transform(toDecimal)
   @IsNumber()

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AnalyticsModule } from '../analytics/analytics.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmsModule } from '../sms/sms.module';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
@@ -16,7 +17,7 @@ export class MetricsModule {
     const onMainPort = config.enabled && config.port === undefined;
     return {
       module: MetricsModule,
-      imports: [AnalyticsModule, SmsModule],
+      imports: [AnalyticsModule, SmsModule, RateLimitModule],
       controllers: onMainPort ? [MetricsController] : [],
       providers: [MetricsService, MetricsServer],
       exports: [MetricsService],

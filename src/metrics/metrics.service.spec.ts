@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
+import { HoldListener, PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
 import { MetricsService } from './metrics.service';
 
@@ -21,6 +22,8 @@ function metricsWith(environment: Record<string, string> = {}) {
   const events = new SmsEvents();
   const recorder = { droppedEvents: 0 };
   const webhooks = new WebhookStats(new FixedClock());
+  const holdListeners: HoldListener[] = [];
+  const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
   const metrics = new MetricsService(
     events,
     { httpAdapter: undefined } as unknown as HttpAdapterHost,
@@ -28,9 +31,10 @@ function metricsWith(environment: Record<string, string> = {}) {
     webhooks,
     config as unknown as ConfigService<Configuration, true>,
     { circuitStates: () => [] } as unknown as SmsProviders,
+    pumping as unknown as PumpingGuardService,
   );
   metrics.onModuleInit();
-  return { metrics, events, recorder, webhooks };
+  return { metrics, events, recorder, webhooks, holdListeners };
 }
 
 const at = new Date('2026-11-24T10:00:00Z');
@@ -106,5 +110,31 @@ describe('MetricsService', () => {
     const text = await metrics.render();
     expect(text).not.toContain('sms_events_total{');
     expect(text).not.toContain('nodejs_');
+  });
+
+  it('counts the pumping holds started, by scope and mode, and exports their alert threshold', async () => {
+    const { metrics, holdListeners } = metricsWith({ SMS_PUMPING_MIN_CONVERSION: '0.3' });
+    const hold = {
+      id: 'b2a4c6d8-0000-4000-8000-000000000001',
+      scopeKey: 'a'.repeat(64),
+      label: '+25191123····',
+      sends: 50,
+      verified: 0,
+      ranges: null,
+      networks: null,
+      createdAt: at,
+      expiresAt: at,
+    };
+    for (const listener of holdListeners) {
+      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
+      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
+      listener({ ...hold, scope: 'country', label: 'ET', mode: 'shadow' });
+    }
+    const text = await metrics.render();
+    expect(text).toContain('sms_pumping_holds_total{scope="prefix",mode="enforced"} 2');
+    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="shadow"} 1');
+    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="enforced"} 0');
+    expect(text).toContain('sms_alert_threshold{rule="pumping_hold"} 0.3');
+    expect(text).not.toContain('25191123');
   });
 });

@@ -8,6 +8,7 @@ import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { SMS_EVENT_STATUSES, SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
+import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
 import { PURPOSES } from '../sms/purpose';
 import { DELIVERY_CHANNELS } from '../sms/verification.entity';
@@ -41,6 +42,7 @@ export class MetricsService implements OnModuleInit {
   private readonly rateLimitRejections: Counter<'layer'>;
   private readonly providerDuration: Histogram<'provider' | 'outcome'>;
   private readonly spend: Counter<'currency'>;
+  private readonly holdsStarted: Counter<'scope' | 'mode'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
@@ -50,6 +52,7 @@ export class MetricsService implements OnModuleInit {
     webhooks: WebhookStats,
     config: ConfigService<Configuration, true>,
     providers: SmsProviders,
+    private readonly pumping: PumpingGuardService,
   ) {
     this.config = config.get('metrics', { infer: true });
     this.countries = new Set(config.get('phone', { infer: true }).supportedCountries);
@@ -80,6 +83,16 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['currency'],
       registers,
     });
+    this.holdsStarted = new Counter({
+      name: 'sms_pumping_holds_total',
+      help: 'SMS pumping holds this instance started, by scope (prefix: a number range; country) and mode (enforced, shadow)',
+      labelNames: ['scope', 'mode'],
+      registers,
+    });
+    // Present at 0 from boot: Prometheus' increase() does not see a series' first sample as one.
+    for (const scope of ['prefix', 'country']) {
+      for (const mode of ['enforced', 'shadow']) this.holdsStarted.inc({ scope, mode }, 0);
+    }
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP response time by method, route template and status code',
@@ -134,6 +147,7 @@ export class MetricsService implements OnModuleInit {
       rate_limit_violations: alerts.rateLimitViolationsPerHour,
       daily_cost: alerts.dailyCost ?? 0,
       webhook_failures: alerts.webhookFailuresPerHour,
+      pumping_hold: config.get('pumping', { infer: true }).minConversion,
     };
     const threshold = new Gauge({
       name: 'sms_alert_threshold',
@@ -148,6 +162,9 @@ export class MetricsService implements OnModuleInit {
     if (!this.config.enabled) return;
     collectDefaultMetrics({ register: this.registry });
     this.events.subscribe((event) => this.count(event));
+    this.pumping.onHoldStarted((hold) =>
+      this.holdsStarted.inc({ scope: hold.scope, mode: hold.mode }),
+    );
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!fastify) return;
     fastify.addHook('onResponse', (request, reply, done) => {

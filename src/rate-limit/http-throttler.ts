@@ -102,9 +102,17 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
     return true;
   }
 
+  /**
+   * The client address as Fastify saw it (after TRUST_PROXY); generateKey groups it like every
+   * other per-client key (Hasher.hashClient), instead of @nestjs/throttler's own fixed /64.
+   */
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return String(request.ip);
+  }
+
   protected override generateKey(context: ExecutionContext, tracker: string, name: string): string {
     const route = `${context.getClass().name}.${context.getHandler().name}.${name}`;
-    return `${route}:${this.hasher.hash('ip', tracker).slice(0, 32)}`;
+    return `${route}:${this.hasher.hashClient(tracker).slice(0, 32)}`;
   }
 
   protected override async throwThrottlingException(

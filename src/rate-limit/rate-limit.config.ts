@@ -32,6 +32,14 @@ export interface PumpingConfig {
   minSends: number;
   windowMs: number;
   holdDurationMs: number;
+  /**
+   * A country is held only when its unverified sends (outside held ranges) span at least this
+   * many number ranges and come from at least this many client networks (IPv4 /24, IPv6 /48).
+   */
+  countryMinRanges: number;
+  countryMinNetworks: number;
+  /** How far back an approved verification still vouches for a number during a hold; 0: never. */
+  historyMs: number;
 }
 
 export interface BudgetConfig {
@@ -104,6 +112,9 @@ export function pumpingConfigFromEnvironment(environment: Environment): PumpingC
     minSends: environment.SMS_PUMPING_MIN_SENDS,
     windowMs: environment.SMS_PUMPING_WINDOW,
     holdDurationMs: environment.SMS_PUMPING_HOLD_DURATION,
+    countryMinRanges: environment.SMS_PUMPING_COUNTRY_MIN_RANGES,
+    countryMinNetworks: environment.SMS_PUMPING_COUNTRY_MIN_NETWORKS,
+    historyMs: environment.SMS_PUMPING_HISTORY_DAYS * 86_400_000,
   };
 }
 

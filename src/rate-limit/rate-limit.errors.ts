@@ -33,17 +33,6 @@ export class RateLimitUnavailableError extends ProductError {
   }
 }
 
-export class SmsDestinationPausedError extends ProductError {
-  constructor(retryAfterSeconds: number) {
-    super(
-      'SMS_DESTINATION_PAUSED',
-      'SMS delivery to this destination is temporarily paused. Please try again later.',
-      'unavailable',
-      { retryAfterSeconds },
-    );
-  }
-}
-
 export class SmsBudgetExhaustedError extends ProductError {
   constructor(retryAfterSeconds: number) {
     super(

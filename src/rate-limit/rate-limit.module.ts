@@ -12,6 +12,7 @@ import { HttpThrottlerGuard, RateLimitThrottlerStorage } from './http-throttler'
 import { KnownRefusalResponder } from './known-refusal-responder';
 import { HoldsController } from './pumping/holds.controller';
 import { PumpingGuardService } from './pumping/pumping-guard.service';
+import { SmsHoldRepository } from './pumping/sms-hold.repository';
 import { RateLimitService } from './rate-limit.service';
 import { SmsRateLimitGuard } from './sms-rate-limit.guard';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
@@ -69,6 +70,7 @@ class RateLimitStoreModule {}
     SmsRateLimitGuard,
     KnownRefusalResponder,
     PumpingGuardService,
+    SmsHoldRepository,
     SpendBudgetService,
     { provide: APP_GUARD, useClass: HttpThrottlerGuard },
   ],
@@ -76,6 +78,7 @@ class RateLimitStoreModule {}
     RateLimitService,
     SmsRateLimitGuard,
     PumpingGuardService,
+    SmsHoldRepository,
     SpendBudgetService,
     PhoneModule,
     RateLimitStoreModule,

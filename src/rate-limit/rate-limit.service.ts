@@ -100,7 +100,7 @@ export class RateLimitService {
   async consumeVerify(attempt: VerifyAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
     const phoneHash = this.hasher.hash('phone', attempt.e164);
     const rules = verifyRules(
-      { phoneHash, ipHash: this.hasher.hash('ip', attempt.ip) },
+      { phoneHash, ipHash: this.hasher.hashClient(attempt.ip) },
       this.config,
     );
     if (httpRule) rules.push(httpRule);
@@ -123,7 +123,7 @@ export class RateLimitService {
    */
   async consumePassword(attempt: PasswordAttempt, limits: PasswordLimits): Promise<void> {
     const phoneHash = this.hasher.hash('phone', attempt.e164);
-    const rules = passwordRules({ phoneHash, ipHash: this.hasher.hash('ip', attempt.ip) }, limits);
+    const rules = passwordRules({ phoneHash, ipHash: this.hasher.hashClient(attempt.ip) }, limits);
     await this.consume(rules, 'password-phone', { phoneHash });
   }
 
@@ -183,7 +183,7 @@ export class RateLimitService {
         prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
         country: attempt.country,
         purpose: attempt.purpose,
-        ipHash: this.hasher.hash('ip', attempt.ip),
+        ipHash: this.hasher.hashClient(attempt.ip),
       },
       this.config,
     );

@@ -1,4 +1,4 @@
-import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { SetMetadata, Type, UseGuards, applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
 import { ProductError } from '../common/errors/product-error';
@@ -6,6 +6,7 @@ import { SmsProviderRateLimitedError } from '../sms/providers/twilio/twilio-erro
 import { VerificationAttemptsExceededError, VerificationResendLimitError } from '../sms/sms.errors';
 import { RateLimitedError } from './rate-limit.errors';
 import {
+  SMS_RATE_LIMIT_BODY,
   SMS_RATE_LIMIT_KIND,
   SmsRateLimitGuard,
   SmsRateLimitKind,
@@ -35,10 +36,17 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
  * The policy itself lives in RateLimitService, not in the controller; SmsRateLimitGuard applies it
  * before the handler runs (for code checks, VerificationService.check does on the other paths),
  * and KnownRefusalResponder answers refusals it already knows before that.
+ *
+ * `body`: the route's @Body() DTO. The guard validates the body against it before counting
+ * anything, so a request the route refuses (400) spends no limit.
  */
-export function SmsRateLimit(kind: SmsRateLimitKind): MethodDecorator & ClassDecorator {
+export function SmsRateLimit(
+  kind: SmsRateLimitKind,
+  body: Type<object>,
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
+    SetMetadata(SMS_RATE_LIMIT_BODY, body),
     RouteConfig({ smsRateLimit: kind } satisfies SmsRateLimitRouteConfig),
     UseGuards(SmsRateLimitGuard),
     ApiErrorResponse(DESCRIPTIONS[kind], ...REFUSALS[kind]),

@@ -1,7 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequestValidationError } from '../common/errors/product-error';
+import { RequestValidationPipe } from '../common/request-validation';
 import { PhoneService } from '../phone/phone.service';
 import { HttpThrottle, httpRule, takeDeferredHttpThrottle } from './deferred-http-rule';
 import { RateLimitedError } from './rate-limit.errors';
@@ -9,6 +11,7 @@ import { RateLimitService } from './rate-limit.service';
 import { sendAttemptOf, smsSubjectOf } from './sms-request';
 
 export const SMS_RATE_LIMIT_KIND = 'sms-rate-limit-kind';
+export const SMS_RATE_LIMIT_BODY = 'sms-rate-limit-body';
 export type SmsRateLimitKind = 'send' | 'verify';
 
 /** The Fastify route config SmsRateLimit() sets, so a Fastify hook can tell SMS routes apart. */
@@ -17,20 +20,27 @@ export interface SmsRateLimitRouteConfig {
 }
 
 /**
- * Applies the send limits before the handler runs. A body the validation pipe will refuse anyway
- * (no number, unknown purpose, invalid number) passes through untouched: it reaches no provider,
- * and counting it would let garbage use up a real number's quota.
+ * Applies the send limits before the handler runs, to bodies the route will accept only.
+ *
+ * Guards run before pipes, so the body is validated here first, against the route's DTO (named
+ * by SmsRateLimit()) and by the same pipe as every other route: a body the route would refuse
+ * (an unknown field, a bad locale, purpose or code, an invalid number) is counted by no SMS
+ * layer. Otherwise anyone who knows a number could spend its cooldown and quotas with requests
+ * that send nothing, and its owner would get a 429. The route receives the validated DTO.
  *
  * On /sms/verify-code it applies the code-check limits the same way and notes it on the request,
  * so VerificationService.check, which applies them on every other path (the auth endpoints that
  * accept a code), does not count the request twice.
  *
  * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
- * as the SMS rules, so a send or a code check costs one store round trip; a body that is passed
- * through is counted by that rule alone.
+ * as the SMS rules, so a send or a code check costs one store round trip. A refused body is still
+ * counted by that rule alone: it is the client's own flood budget, keyed on its address, and
+ * garbage must not be a way around it.
  */
 @Injectable()
 export class SmsRateLimitGuard implements CanActivate {
+  private readonly validation = new RequestValidationPipe();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly phones: PhoneService,
@@ -39,15 +49,15 @@ export class SmsRateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const kind = this.reflector.get<SmsRateLimitKind | undefined>(
-      SMS_RATE_LIMIT_KIND,
-      context.getHandler(),
-    );
+    const handler = context.getHandler();
+    const kind = this.reflector.get<SmsRateLimitKind | undefined>(SMS_RATE_LIMIT_KIND, handler);
     if (kind === undefined) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const throttle = takeDeferredHttpThrottle(request);
-    const subject = smsSubjectOf(request.body, this.phones, kind === 'verify');
+    const body = await this.validBody(request, this.reflector.get(SMS_RATE_LIMIT_BODY, handler));
+    const subject = body && smsSubjectOf(body, this.phones, kind === 'verify');
+    // The validation pipe (or the handler, for a number libphonenumber refuses) answers it.
     if (!subject) return this.throttleOnly(throttle);
     const { phone } = subject;
 
@@ -65,6 +75,18 @@ export class SmsRateLimitGuard implements CanActivate {
     );
     void reply.headers({ ...headers });
     return true;
+  }
+
+  /** The body as the route's DTO, now the request's body; undefined when the route refuses it. */
+  private async validBody(request: FastifyRequest, dto: Type<object>): Promise<object | undefined> {
+    try {
+      const body = await this.validation.validateBody(request.body, dto);
+      request.body = body;
+      return body;
+    } catch (error) {
+      if (error instanceof RequestValidationError) return undefined;
+      throw error;
+    }
   }
 
   /** What HttpThrottlerGuard would have done, through its storage (and its outage fallback). */

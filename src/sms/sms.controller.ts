@@ -64,7 +64,7 @@ export class SmsController {
 
   @Post('send-verification')
   @HttpCode(200)
-  @SmsRateLimit('send')
+  @SmsRateLimit('send', SendVerificationDto)
   @ApiOperation({
     summary: 'Send a one-time code by SMS',
     description:
@@ -95,6 +95,7 @@ export class SmsController {
   )
   send(
     @Body() body: SendVerificationDto,
+    @Ip() clientIp: string,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<VerificationResponseDto> {
     return this.verifications.send({
@@ -103,12 +104,13 @@ export class SmsController {
       countryCode: body.countryCode,
       locale: body.locale,
       acceptLanguage,
+      clientIp,
     });
   }
 
   @Post('verify-code')
   @HttpCode(200)
-  @SmsRateLimit('verify')
+  @SmsRateLimit('verify', VerifyCodeDto)
   @ApiOperation({
     summary: 'Check a code',
     description:

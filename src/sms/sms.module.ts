@@ -3,6 +3,7 @@ import { PhoneModule } from '../phone/phone.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
+import { NumberHistory } from './number-history';
 import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
@@ -16,9 +17,10 @@ import { VerificationService } from './verification.service';
     SmsProviders,
     VerificationService,
     DeliveryFilters,
+    NumberHistory,
     CarrierLookupService,
     SmsNotifier,
   ],
-  exports: [VerificationService, DeliveryFilters, SmsProviders, SmsNotifier],
+  exports: [VerificationService, DeliveryFilters, NumberHistory, SmsProviders, SmsNotifier],
 })
 export class SmsModule {}

@@ -42,6 +42,9 @@ export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
   unique: true,
   where: `"token_hash" IS NOT NULL`,
 })
+@Index('idx_verifications_verified_phone', ['phoneNumberHash', 'verifiedAt'], {
+  where: `"verified_at" IS NOT NULL`,
+})
 export class Verification {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -52,6 +55,13 @@ export class Verification {
   /** HMAC of the number minus its last 4 digits: conversion per range, against pumping. */
   @Column({ name: 'phone_prefix_hash', type: 'varchar', length: 64, nullable: true })
   phonePrefixHash: string | null;
+
+  /**
+   * HMAC of the sender's network (IPv4 /24, IPv6 /48; Hasher.hashClientNetwork): how many networks
+   * a country's unverified sends came from, before a pumping hold covers the whole country.
+   */
+  @Column({ name: 'client_network_hash', type: 'varchar', length: 32, nullable: true })
+  clientNetworkHash: string | null;
 
   @Column({ type: 'enum', enum: PURPOSES, enumName: 'sms_purpose' })
   purpose: Purpose;

@@ -14,6 +14,7 @@ import { NormalizedPhone } from '../phone/phone.service';
 import { PhoneService } from '../phone/phone.service';
 import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
 import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
+import { ActiveHold } from '../rate-limit/pumping/sms-hold.repository';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { SmsConfig, TwilioConfig } from './sms.config';
 import {
@@ -23,6 +24,7 @@ import {
   VerificationResendLimitError,
 } from './sms.errors';
 import { DeliveryFilters } from './delivery-filters';
+import { NumberHistory } from './number-history';
 import { Purpose } from './purpose';
 import { ProviderFailure, SendCodeReceipt, SmsProvider } from './providers/sms-provider';
 import { CarrierLookupService } from './carrier-lookup.service';
@@ -39,6 +41,8 @@ export interface SendVerificationInput {
   countryCode?: string;
   locale?: string;
   acceptLanguage?: string;
+  /** Where the request came from: pumping statistics count the networks sends come from. */
+  clientIp?: string;
 }
 
 export interface CheckVerificationInput {
@@ -66,9 +70,16 @@ interface Target {
   phone: NormalizedPhone;
   phoneHash: string;
   prefixHash: string;
-  /** Answer as usual, deliver nothing (see DeliveryFilters): the filter that refused. */
+  /** HMAC of the sender's network (Hasher.hashClientNetwork), when the request came over HTTP. */
+  clientNetworkHash: string | null;
+  /** Answer as usual, deliver nothing: the filter that refused (see DeliveryFilters), or `held`. */
   suppressedBy?: string;
+  /** The pumping hold that keeps this number, which has no verified history, from its code. */
+  heldBy?: ActiveHold;
 }
+
+/** Target.suppressedBy of a send a pumping hold keeps from a number without history. */
+const HELD = 'held';
 
 /** The columns the service reads back from its atomic statements. */
 interface VerificationRow {
@@ -157,6 +168,7 @@ export class VerificationService {
     private readonly pumping: PumpingGuardService,
     private readonly budget: SpendBudgetService,
     private readonly filters: DeliveryFilters,
+    private readonly history: NumberHistory,
     private readonly carriers: CarrierLookupService,
     private readonly events: SmsEvents,
     private readonly texts: SmsTextService,
@@ -193,33 +205,45 @@ export class VerificationService {
       phone,
       phoneHash: this.hasher.hash('phone', phone.e164),
       prefixHash: this.hasher.hash('phone-prefix', prefix),
+      // 128 bits of the HMAC tell networks apart as well as 256, in half the column.
+      clientNetworkHash:
+        input.clientIp === undefined
+          ? null
+          : this.hasher.hashClientNetwork(input.clientIp).slice(0, 32),
     };
     const locale = resolveLocale(
       { requested: input.locale, acceptLanguage: input.acceptLanguage, country: phone.country },
       this.sms,
     );
-    const isTestNumber = this.sms.testNumbers.has(phone.e164);
-    const refusal = isTestNumber
-      ? undefined
-      : await this.filters.refusal({
-          e164: phone.e164,
-          phoneHash: target.phoneHash,
-          purpose: input.purpose,
-        });
-    target.suppressedBy = refusal;
-    // Holds and the budget answer the same for suppressed sends as for real ones: a 503 only
-    // for numbers with an account would tell which numbers have one.
-    if (!isTestNumber) {
-      await this.pumping.assertAllowed({
+    if (this.sms.testNumbers.has(phone.e164))
+      return this.startOrResend(target, input.purpose, locale);
+
+    // Every check of every send, whatever the number and whether or not a hold applies, started
+    // together: which of them mattered must not show in the time the answer takes.
+    const [refusal, hold, verifiedBefore] = await Promise.all([
+      this.filters.refusal({
+        e164: phone.e164,
+        phoneHash: target.phoneHash,
+        purpose: input.purpose,
+      }),
+      this.pumping.holdOn({
         country: phone.country,
         prefixHash: target.prefixHash,
         prefixLabel: `${prefix}····`,
-      });
-    }
-    if (refusal) await this.budget.assertAvailable(phone.country, 1);
+      }),
+      this.pumping.enabled ? this.history.verifiedBefore(target.phoneHash) : false,
+    ]);
+    // A hold spares numbers that verified before: an attacker who trips it cannot cut real users
+    // off. Others are answered exactly like a real send and get nothing, so the answer does not
+    // tell which numbers have an account or a history (a 503 for them alone would).
+    if (hold && !verifiedBefore) target.heldBy = hold;
+    target.suppressedBy = refusal ?? (target.heldBy ? HELD : undefined);
+    // The budget answers the same for suppressed sends as for real ones, for the same reason.
+    if (target.suppressedBy) await this.budget.assertAvailable(phone.country, 1);
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
-    const reservation =
-      isTestNumber || refusal ? undefined : await this.budget.reserve(phone.country, 1);
+    const reservation = target.suppressedBy
+      ? undefined
+      : await this.budget.reserve(phone.country, 1);
     try {
       return await this.startOrResend(target, input.purpose, locale);
     } catch (error) {
@@ -366,7 +390,7 @@ export class VerificationService {
     locale: Locale,
     now: Date,
   ): Promise<{ row: VerificationRow } | undefined> {
-    const { phone, phoneHash, prefixHash, suppressedBy } = target;
+    const { phone, phoneHash, prefixHash, clientNetworkHash, suppressedBy } = target;
     const suppressed = suppressedBy !== undefined;
     const testCode = this.sms.testNumbers.get(phone.e164);
     const provider = testCode || suppressed ? undefined : this.providers.forLocale(locale);
@@ -386,8 +410,9 @@ export class VerificationService {
     const [row] = await this.sql.rows<VerificationRow>(
       `INSERT INTO sms_verifications
          (id, phone_number_hash, purpose, twilio_sid, status, channel, code_hash, locale, country_code,
-          max_attempts, send_count, last_sent_at, expires_at, created_at, updated_at, phone_prefix_hash)
-       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, 1, $10, $11, $10, $10, $12)
+          max_attempts, send_count, last_sent_at, expires_at, created_at, updated_at, phone_prefix_hash,
+          client_network_hash)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, 1, $10, $11, $10, $10, $12, $13)
        ON CONFLICT (phone_number_hash, purpose) WHERE status = 'pending' DO NOTHING
        RETURNING ${RETURNING}`,
       [
@@ -403,6 +428,7 @@ export class VerificationService {
         now,
         expiresAt,
         prefixHash,
+        clientNetworkHash,
       ],
     );
     if (!row) return undefined;
@@ -547,7 +573,8 @@ export class VerificationService {
     }
     if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
     // Nothing goes to a number that may not get this code now, whatever went before: one whose
-    // delivery failed permanently since, or no longer one for this purpose.
+    // delivery failed permanently since, one no longer for this purpose, or a stranger's under a
+    // pumping hold (a code delivered before the hold stays valid).
     if (target.suppressedBy !== undefined) {
       await this.suppress(target, purpose, reserved, now);
       return this.resource(reserved, phone.e164, false);
@@ -684,20 +711,25 @@ export class VerificationService {
     });
   }
 
-  /** Nothing is delivered; the answer and its timing look like a delivery. */
+  /**
+   * Nothing is delivered; the answer and its timing look like a delivery. Reported as `held` when
+   * a pumping hold is the reason (operators count those), else as `suppressed`.
+   */
   private async suppress(
     target: Target,
     purpose: Purpose,
     row: VerificationRow,
     now: Date,
   ): Promise<void> {
+    const held = target.suppressedBy === HELD ? target.heldBy : undefined;
     this.publish(
       {
-        status: 'suppressed',
+        status: held ? 'held' : 'suppressed',
         occurredAt: now,
         verificationId: row.id,
         channel: 'suppressed',
-        errorCode: target.suppressedBy?.toUpperCase(),
+        errorCode: held ? 'PUMPING_HOLD' : target.suppressedBy?.toUpperCase(),
+        layer: held ? `pumping-${held.scope}` : undefined,
       },
       target,
       purpose,

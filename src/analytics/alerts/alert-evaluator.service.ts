@@ -7,10 +7,12 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
 import { Configuration } from '../../config/configuration';
+import { PumpingGuardService } from '../../rate-limit/pumping/pumping-guard.service';
+import { SmsHoldRepository } from '../../rate-limit/pumping/sms-hold.repository';
 import { AnalyticsDatabase } from '../analytics-database';
 import { WebhookStats } from '../webhooks/webhook-stats';
 import { AlertNotifier } from './alert-notifier';
-import { AlertMeasurements, judgeAlerts } from './alert-rules';
+import { AlertMeasurements, AlertRule, judgeAlerts } from './alert-rules';
 import { AlertsConfig } from './alerts.config';
 import { EvaluatorLock } from './evaluator-lock';
 import { AlertView, SmsAlertRepository } from './sms-alert.repository';
@@ -18,6 +20,8 @@ import { AlertView, SmsAlertRepository } from './sms-alert.repository';
 const HOUR_MS = 3_600_000;
 /** Any constant unique among this database's advisory locks. */
 export const EVALUATOR_LOCK_KEY = 0x534d5341;
+/** Rules with an alert per subject: one whose subject has no firing verdict any more resolves. */
+const PER_SUBJECT_RULES: AlertRule[] = ['pumping_hold'];
 
 export interface AlertEvaluation {
   /** False when another instance evaluates the alerts. */
@@ -30,7 +34,8 @@ export interface AlertEvaluation {
  * Checks the alert thresholds of SPEC.md §10 every ALERT_EVALUATION_INTERVAL_MS, on one instance
  * at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves when its
  * value is back at or under the threshold. Runs off the request path and never throws from the
- * timer.
+ * timer. A pumping hold is an alert of its own from the moment this instance starts it (an
+ * evaluation runs at once; another instance's holds are seen at the next one) until it ends.
  */
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -38,6 +43,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   private readonly config: AlertsConfig;
   private readonly currency: string;
   private readonly analyticsEnabled: boolean;
+  private readonly pumpingMinConversion: number;
   private readonly lock: EvaluatorLock;
   private timer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
@@ -49,9 +55,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     private readonly analytics: AnalyticsDatabase,
     private readonly webhooks: WebhookStats,
     private readonly notifier: AlertNotifier,
+    private readonly holds: SmsHoldRepository,
+    private readonly pumping: PumpingGuardService,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
   ) {
+    this.pumpingMinConversion = config.get('pumping', { infer: true }).minConversion;
     this.config = config.get('alerts', { infer: true });
     this.currency = config.get('budget', { infer: true }).currency;
     this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
@@ -66,6 +75,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     }
     this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
     this.timer.unref();
+    this.pumping.onHoldStarted(() => {
+      if (this.stopping) return;
+      this.evaluate().catch((error: unknown) =>
+        this.logger.error({ err: error }, 'alert evaluation failed'),
+      );
+    });
   }
 
   private tick(): void {
@@ -100,13 +115,22 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
             `Alert: ${alert.message}`,
           );
         } else {
-          const alert = await this.alerts.resolve(verdict.rule, now);
+          const alert = await this.alerts.resolve(verdict.rule, now, verdict.subject);
           if (!alert) continue;
           resolved.push(alert);
           this.logger.log(
             { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
             `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
           );
+        }
+      }
+      for (const rule of PER_SUBJECT_RULES) {
+        const current = verdicts.flatMap((verdict) =>
+          verdict.rule === rule && verdict.firing && verdict.subject ? [verdict.subject] : [],
+        );
+        for (const alert of await this.alerts.resolveAllBut(rule, current, now)) {
+          resolved.push(alert);
+          this.logger.log({ alert: { rule: alert.rule } }, `Alert resolved: ${alert.message}`);
         }
       }
       await this.notifyUndelivered();
@@ -146,6 +170,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
       rateLimitViolations: lastHour.rate_limited,
       dailyCost: today.cost,
       webhookFailures: this.webhooks.failuresInLastHour(),
+      pumpingHolds: await this.holds.active(now),
+      pumpingMinConversion: this.pumpingMinConversion,
     };
   }
 

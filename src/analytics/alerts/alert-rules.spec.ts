@@ -8,6 +8,8 @@ const QUIET: AlertMeasurements = {
   rateLimitViolations: 0,
   dailyCost: 0,
   webhookFailures: 0,
+  pumpingHolds: [],
+  pumpingMinConversion: 0.2,
 };
 
 function verdict(
@@ -100,6 +102,63 @@ describe('judgeAlerts', () => {
       const above = verdict('daily_cost', { dailyCost: 25.01 }, environment);
       expect(above).toMatchObject({ firing: true, value: 25.01, threshold: 25 });
       expect(above.message).toBe('SMS spend today (UTC) is 25.01 USD, above 25 USD');
+    });
+  });
+
+  describe('pumping holds', () => {
+    const rangeHold = {
+      id: '5b1c2d3e-0000-4000-8000-000000000001',
+      scope: 'prefix' as const,
+      label: '+25191123····',
+      mode: 'enforced' as const,
+      sends: 50,
+      verified: 2,
+      ranges: null,
+      networks: null,
+    };
+
+    it('fires once per active hold, each its own subject, and not at all without holds', () => {
+      const { alerts } = loadConfiguration({});
+      const countryHold = {
+        ...rangeHold,
+        id: '5b1c2d3e-0000-4000-8000-000000000002',
+        scope: 'country' as const,
+        label: 'ET',
+        mode: 'shadow' as const,
+        sends: 400,
+        verified: 20,
+        ranges: 31,
+        networks: 24,
+      };
+      const verdicts = judgeAlerts(
+        { ...QUIET, pumpingHolds: [rangeHold, countryHold] },
+        alerts,
+        'USD',
+      ).filter((item) => item.rule === 'pumping_hold');
+      expect(
+        verdicts.map(({ subject, firing, value, threshold }) => ({
+          subject,
+          firing,
+          value,
+          threshold,
+        })),
+      ).toEqual([
+        { subject: rangeHold.id, firing: true, value: 0.04, threshold: 0.2 },
+        { subject: countryHold.id, firing: true, value: 0.05, threshold: 0.2 },
+      ]);
+      expect(verdicts[0].message).toBe(
+        'SMS pumping suspected: number range +25191123···· held (enforced). 2 of 50 codes ' +
+          'verified (4%, below 20%). Numbers that verified before still get their codes; others ' +
+          'are answered as usual and get nothing. Lift it on the dashboard (/admin) or with ' +
+          `DELETE /admin/sms/holds/${rangeHold.id}.`,
+      );
+      expect(verdicts[1].message).toContain(
+        'country ET held (shadow). 20 of 400 codes verified (5%, below 20%), the unverified ones ' +
+          'to 31 number ranges from 24 client networks. Shadow mode',
+      );
+      expect(
+        judgeAlerts(QUIET, alerts, 'USD').filter((item) => item.rule === 'pumping_hold'),
+      ).toEqual([]);
     });
   });
 });

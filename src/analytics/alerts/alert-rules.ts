@@ -7,6 +7,7 @@ export const ALERT_RULES = [
   'rate_limit_violations',
   'daily_cost',
   'webhook_failures',
+  'pumping_hold',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -22,11 +23,32 @@ export interface AlertMeasurements {
   /** Spend since midnight UTC. */
   dailyCost: number;
   webhookFailures: number;
+  /** Pumping holds active now (placed, not lifted, not expired). */
+  pumpingHolds: PumpingHoldMeasurement[];
+  /** SMS_PUMPING_MIN_CONVERSION: below it a scope is held. */
+  pumpingMinConversion: number;
+}
+
+/** What an operator needs to judge a hold from the alert alone. */
+export interface PumpingHoldMeasurement {
+  id: string;
+  scope: 'prefix' | 'country';
+  label: string;
+  mode: 'enforced' | 'shadow';
+  sends: number;
+  verified: number;
+  ranges: number | null;
+  networks: number | null;
 }
 
 /** One rule's verdict: above its threshold (an alert opens or stays open) or not (it resolves). */
 export interface AlertVerdict {
   rule: AlertRule;
+  /**
+   * What the verdict is about when a rule watches several things at once: pumping_hold has one
+   * alert per hold (its id), each opened, announced and resolved on its own. Absent: the service.
+   */
+  subject?: string;
   firing: boolean;
   value: number;
   threshold: number;
@@ -35,7 +57,10 @@ export interface AlertVerdict {
 
 const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10}%`;
 
-/** Judges every rule; a rule that is off or lacks data is "not firing", which resolves it. */
+/**
+ * Judges every rule; a rule that is off or lacks data is "not firing", which resolves it. Per
+ * subject rules (pumping_hold) have a firing verdict per subject; a subject without one resolves.
+ */
 export function judgeAlerts(
   measured: AlertMeasurements,
   config: AlertsConfig,
@@ -86,5 +111,31 @@ export function judgeAlerts(
         `${measured.webhookFailures} Twilio status callbacks refused or failed in the last hour, ` +
         `more than ${config.webhookFailuresPerHour} (check TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL)`,
     },
+    ...measured.pumpingHolds.map((hold) => pumpingHoldVerdict(hold, measured.pumpingMinConversion)),
   ];
+}
+
+/** A hold is news for as long as it lasts: its alert opens with it and resolves when it ends. */
+function pumpingHoldVerdict(hold: PumpingHoldMeasurement, minConversion: number): AlertVerdict {
+  const conversion = hold.sends === 0 ? 0 : hold.verified / hold.sends;
+  const what = hold.scope === 'country' ? `country ${hold.label}` : `number range ${hold.label}`;
+  const spread =
+    hold.scope === 'country'
+      ? `, the unverified ones to ${hold.ranges ?? 0} number ranges from ${hold.networks ?? 0} client networks`
+      : '';
+  const effect =
+    hold.mode === 'enforced'
+      ? 'Numbers that verified before still get their codes; others are answered as usual and get nothing.'
+      : 'Shadow mode: reported only, sends continue.';
+  return {
+    rule: 'pumping_hold',
+    subject: hold.id,
+    firing: true,
+    value: Math.round(conversion * 1000) / 1000,
+    threshold: minConversion,
+    message:
+      `SMS pumping suspected: ${what} held (${hold.mode}). ${hold.verified} of ${hold.sends} codes ` +
+      `verified (${percent(conversion)}, below ${percent(minConversion)})${spread}. ${effect} ` +
+      `Lift it on the dashboard (/admin) or with DELETE /admin/sms/holds/${hold.id}.`,
+  };
 }

@@ -41,24 +41,34 @@ function view(row: AlertRow): AlertView {
   };
 }
 
-/** The sms_alerts table: at most one open alert per rule (uq_sms_alerts_open). */
+/**
+ * The sms_alerts table: at most one open alert per rule and subject (uq_sms_alerts_open); the
+ * subject is '' for the rules about the whole service.
+ */
 @Injectable()
 export class SmsAlertRepository {
   constructor(private readonly sql: Sql) {}
 
   /** Updates the rule's open alert, or opens one; resolves to the alert only when it is new. */
   async raise(verdict: AlertVerdict, now: Date): Promise<AlertView | undefined> {
-    const values = [verdict.rule, verdict.value, verdict.threshold, verdict.message, now];
+    const values = [
+      verdict.rule,
+      verdict.value,
+      verdict.threshold,
+      verdict.message,
+      now,
+      verdict.subject ?? '',
+    ];
     const updated = await this.sql.rows(
       `UPDATE sms_alerts SET value = $2, threshold = $3, message = $4, updated_at = $5
-        WHERE rule = $1 AND resolved_at IS NULL RETURNING id`,
+        WHERE rule = $1 AND subject = $6 AND resolved_at IS NULL RETURNING id`,
       values,
     );
     if (updated.length > 0) return undefined;
     const [opened] = await this.sql.rows<AlertRow>(
-      `INSERT INTO sms_alerts (rule, value, threshold, message, started_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $5)
-       ON CONFLICT (rule) WHERE resolved_at IS NULL DO NOTHING
+      `INSERT INTO sms_alerts (rule, value, threshold, message, started_at, updated_at, subject)
+       VALUES ($1, $2, $3, $4, $5, $5, $6)
+       ON CONFLICT (rule, subject) WHERE resolved_at IS NULL DO NOTHING
        RETURNING ${COLUMNS}`,
       values,
     );
@@ -69,13 +79,25 @@ export class SmsAlertRepository {
    * Resolves the rule's open alert, keeping the last value seen above the threshold; resolves to
    * the alert when there was one.
    */
-  async resolve(rule: string, now: Date): Promise<AlertView | undefined> {
+  async resolve(rule: string, now: Date, subject = ''): Promise<AlertView | undefined> {
     const [resolved] = await this.sql.rows<AlertRow>(
-      `UPDATE sms_alerts SET resolved_at = $2 WHERE rule = $1 AND resolved_at IS NULL
+      `UPDATE sms_alerts SET resolved_at = $2
+        WHERE rule = $1 AND subject = $3 AND resolved_at IS NULL
         RETURNING ${COLUMNS}`,
-      [rule, now],
+      [rule, now, subject],
     );
     return resolved ? view(resolved) : undefined;
+  }
+
+  /** Resolves the rule's open alerts about any subject but `current`; resolves to them. */
+  async resolveAllBut(rule: string, current: string[], now: Date): Promise<AlertView[]> {
+    const resolved = await this.sql.rows<AlertRow>(
+      `UPDATE sms_alerts SET resolved_at = $2
+        WHERE rule = $1 AND resolved_at IS NULL AND subject <> ALL($3::varchar[])
+        RETURNING ${COLUMNS}`,
+      [rule, now, current],
+    );
+    return resolved.map(view);
   }
 
   /** Open alerts the webhook has not accepted yet. */

@@ -120,7 +120,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     const recorded: RecordedEvent = context
       ? {
           ...event,
-          ipHash: this.hasher.hash('ip', context.ip),
+          ipHash: this.hasher.hashClient(context.ip),
           userAgent: context.userAgent?.slice(0, 256),
           sessionId: context.requestId.slice(0, 128),
         }

@@ -593,6 +593,22 @@ function renderAlerts(answer) {
   fillRows(byId('alert-rows'), rows, 7, 'No alerts. All rules are within their thresholds.');
 }
 
+/** A hold's scope as operators say it; `data-value` keeps the API's word (prefix, country). */
+const holdScope = (scope) => (scope === 'prefix' ? 'range' : format.text(scope));
+
+function liftButton(hold) {
+  const element = document.createElement('td');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'button small danger';
+  button.textContent = 'Lift';
+  button.dataset.testid = 'hold-lift';
+  button.setAttribute('aria-label', `Lift the hold on ${hold.label}`);
+  button.addEventListener('click', () => void liftHold(hold, button));
+  element.append(button);
+  return element;
+}
+
 function renderHolds(answer) {
   sectionError('holds', answer);
   const holds = answer.ok ? answer.data.holds : [];
@@ -601,7 +617,7 @@ function renderHolds(answer) {
     byId('hold-rows'),
     holds.map((hold) =>
       row('hold-row', { holdId: hold.id }, [
-        cell(hold.scope, format.text, 'hold-scope'),
+        cell(hold.scope, holdScope, 'hold-scope'),
         cell(hold.label, format.text, 'hold-label'),
         pillCell(
           hold.mode,
@@ -612,13 +628,50 @@ function renderHolds(answer) {
         cell(hold.sends, format.count, 'hold-sends'),
         cell(hold.verified, format.count, 'hold-verified'),
         cell(hold.conversion, format.percent, 'hold-conversion'),
+        cell(hold.ranges, format.count, 'hold-ranges'),
+        cell(hold.networks, format.count, 'hold-networks'),
         cell(hold.createdAt, format.time, 'hold-created'),
         cell(hold.expiresAt, format.time, 'hold-expires'),
+        liftButton(hold),
       ]),
     ),
-    8,
+    11,
     'No active holds: every country and number range is sending.',
   );
+}
+
+/** DELETE /admin/sms/holds/:id, then the holds as the service now lists them. */
+async function liftHold(hold, button) {
+  button.disabled = true;
+  let failure = null;
+  try {
+    const response = await fetch(`/admin/sms/holds/${encodeURIComponent(hold.id)}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${state.key}`, Accept: 'application/json' },
+      cache: 'no-store',
+    });
+    if (response.status === 401) {
+      forgetKey();
+      showKeyForm('Wrong key: the service refused it (401). Check ADMIN_API_KEY and try again.');
+      return;
+    }
+    // 404: it ended meanwhile (expired, or lifted elsewhere); the list below shows that.
+    if (!response.ok && response.status !== 404) {
+      const body = await response.json().catch(() => null);
+      failure = {
+        ok: false,
+        status: response.status,
+        message: body?.message ?? response.statusText,
+      };
+    }
+  } catch {
+    failure = { ok: false, network: true };
+  }
+  const holds = await getJson('/admin/sms/holds');
+  if (holds.status === 401) return;
+  renderHolds(holds);
+  if (failure)
+    showSectionError('holds', `Could not lift ${hold.label}: ${describeFailure(failure)}`);
 }
 
 // --- loading --------------------------------------------------------------------------------

@@ -1,29 +1,40 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
 import {
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
   ApiTags,
 } from '@nestjs/swagger';
 import { Clock } from '../../common/clock';
+import { ErrorEnvelopeDto } from '../../common/errors/error-envelope.dto';
 import { ProductError } from '../../common/errors/product-error';
-import { Sql } from '../../database/sql';
 import { OperatorRoute } from '../../operator/operator-route.decorator';
 import { PumpingGuardService } from './pumping-guard.service';
+import { SmsHoldRepository } from './sms-hold.repository';
 import { Public } from '../../auth/public.decorator';
 
 class HoldDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ enum: ['country', 'prefix'] })
+  @ApiProperty({
+    enum: ['prefix', 'country'],
+    description:
+      'prefix: one number range (the number minus its last 4 digits); country: all of it',
+  })
   scope: string;
 
   @ApiProperty({ example: '+25191123····', description: 'The country, or the number range' })
   label: string;
 
-  @ApiProperty({ enum: ['enforced', 'shadow'], description: 'shadow: reported, sends continue' })
+  @ApiProperty({
+    enum: ['enforced', 'shadow'],
+    description:
+      'enforced: numbers that verified before still get codes, others are answered as usual and ' +
+      'get nothing; shadow: reported only, sends continue',
+  })
   mode: string;
 
   @ApiProperty({ description: 'Codes sent in the window when the hold was placed' })
@@ -34,6 +45,23 @@ class HoldDto {
 
   @ApiProperty({ example: 0.04 })
   conversion: number;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 31,
+    description: 'Country holds: number ranges its unverified sends spanned; null for a range',
+  })
+  ranges: number | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 24,
+    description:
+      'Country holds: client networks (IPv4 /24, IPv6 /48) its unverified sends came from; null for a range',
+  })
+  networks: number | null;
 
   @ApiProperty()
   createdAt: string;
@@ -53,62 +81,46 @@ class HoldNotFoundError extends ProductError {
   }
 }
 
-interface HoldRow {
-  id: string;
-  scope: string;
-  label: string;
-  mode: string;
-  sends: number;
-  verified: number;
-  created_at: Date;
-  expires_at: Date;
-}
-
 @ApiTags('operator')
 @OperatorRoute()
 @Public()
 @Controller('admin/sms/holds')
 export class HoldsController {
   constructor(
-    private readonly sql: Sql,
+    private readonly holds: SmsHoldRepository,
     private readonly clock: Clock,
     private readonly pumping: PumpingGuardService,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Active SMS pumping holds (countries and number ranges)' })
+  @ApiOperation({ summary: 'Active SMS pumping holds (number ranges and countries)' })
   @ApiOkResponse({ type: HoldListDto })
   async list(): Promise<HoldListDto> {
-    const rows = await this.sql.rows<HoldRow>(
-      `SELECT id, scope, label, mode, sends, verified, created_at, expires_at FROM sms_holds
-        WHERE lifted_at IS NULL AND expires_at > $1 ORDER BY created_at DESC`,
-      [this.clock.now()],
-    );
+    const holds = await this.holds.active(this.clock.now());
     return {
-      holds: rows.map((row) => ({
-        id: row.id,
-        scope: row.scope,
-        label: row.label,
-        mode: row.mode,
-        sends: row.sends,
-        verified: row.verified,
-        conversion: row.sends === 0 ? 0 : Math.round((row.verified / row.sends) * 1000) / 1000,
-        createdAt: row.created_at.toISOString(),
-        expiresAt: row.expires_at.toISOString(),
+      holds: holds.map((hold) => ({
+        id: hold.id,
+        scope: hold.scope,
+        label: hold.label,
+        mode: hold.mode,
+        sends: hold.sends,
+        verified: hold.verified,
+        conversion: hold.sends === 0 ? 0 : Math.round((hold.verified / hold.sends) * 1000) / 1000,
+        ranges: hold.ranges,
+        networks: hold.networks,
+        createdAt: hold.createdAt.toISOString(),
+        expiresAt: hold.expiresAt.toISOString(),
       })),
     };
   }
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Lift a hold: sends to that country or range resume at once' })
+  @ApiOperation({ summary: 'Lift a hold: every number there gets its codes again at once' })
   @ApiNoContentResponse({ description: 'Lifted' })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'No active hold with this id' })
   async lift(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<void> {
-    const lifted = await this.sql.rows(
-      `UPDATE sms_holds SET lifted_at = $2 WHERE id = $1 AND lifted_at IS NULL RETURNING id`,
-      [id, this.clock.now()],
-    );
-    if (lifted.length === 0) throw new HoldNotFoundError();
+    if (!(await this.holds.lift(id, this.clock.now()))) throw new HoldNotFoundError();
     this.pumping.invalidate();
   }
 }

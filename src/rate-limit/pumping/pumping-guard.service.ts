@@ -1,13 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
-import { SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { BatchedLookup } from '../../database/batched-lookup';
-import { Sql } from '../../database/sql';
 import { PumpingConfig } from '../rate-limit.config';
-import { SmsDestinationPausedError } from '../rate-limit.errors';
-import { HoldMode, HoldScope } from './sms-hold.entity';
+import { HoldScope } from './sms-hold.entity';
+import { ActiveHold, HoldStatistics, SmsHoldRepository, StartedHold } from './sms-hold.repository';
 
 export interface SendDestination {
   country: string;
@@ -16,189 +14,209 @@ export interface SendDestination {
   prefixLabel: string;
 }
 
-interface ActiveHold {
-  id: string;
-  scope: HoldScope;
-  scope_key: string;
-  mode: HoldMode;
-  expires_at: Date;
-}
-
-interface Conversion {
-  sends: number;
-  verified: number;
-}
+/** Told of every hold this instance starts (metrics, alerts); must not throw. */
+export type HoldListener = (hold: StartedHold) => void;
 
 /** How long a cached answer is trusted; holds and conversion are statistics, not counters. */
 const HOLDS_TTL_MS = 2_000;
-const CONVERSION_TTL_MS = 10_000;
+const STATISTICS_TTL_MS = 10_000;
+
+const NO_TRAFFIC: HoldStatistics = { sends: 0, verified: 0, ranges: null, networks: null };
 
 /**
- * SMS pumping protection: when a country or number range sends many codes that are rarely
- * verified, new sends there are held (or, in shadow mode, only reported) until an operator lifts
- * the hold or it expires. Reads are cached briefly so the send path stays cheap.
+ * SMS pumping protection. Codes sent to premium ranges by a fraudster are never verified, so a
+ * scope whose codes are rarely verified is held (in shadow mode, only reported) until an operator
+ * lifts the hold or it expires.
+ *
+ * Holds start at the smallest scope that explains the traffic: a number range (the number minus
+ * its last 4 digits), judged on its own sends. A whole country is held only when low conversion
+ * remains once the ranges that explain their own traffic are set aside (held, or holdable) AND
+ * its unverified sends span many ranges
+ * (SMS_PUMPING_COUNTRY_MIN_RANGES) from many client networks (SMS_PUMPING_COUNTRY_MIN_NETWORKS):
+ * a single attacker, who sends from a few networks, can hold the ranges it pumps but not the
+ * country. And a hold never stops a number that verified before (see VerificationService): it
+ * decides only what strangers get.
+ *
+ * Reads are cached briefly so the send path stays cheap.
  */
 @Injectable()
 export class PumpingGuardService {
   private readonly logger = new Logger('PumpingGuard');
   private readonly config: PumpingConfig;
+  private readonly listeners: HoldListener[] = [];
   private holds?: { at: number; rows: ActiveHold[] };
-  private readonly conversions = new Map<
+  private readonly statistics = new Map<
     string,
-    { at: number; value: Conversion; localSends: number }
+    { at: number; value: HoldStatistics; localSends: number }
   >();
 
-  private readonly counts: Record<HoldScope, BatchedLookup<string, Conversion>> = {
-    country: this.conversionLookup('country'),
-    prefix: this.conversionLookup('prefix'),
+  private readonly counts: Record<HoldScope, BatchedLookup<string, HoldStatistics>> = {
+    prefix: new BatchedLookup(
+      (keys) => this.repository.rangeStatistics(keys, this.windowStart()),
+      NO_TRAFFIC,
+    ),
+    country: new BatchedLookup(
+      (keys) =>
+        this.repository.countryStatistics(keys, this.windowStart(), this.clock.now(), {
+          minSends: this.config.minSends,
+          minConversion: this.config.minConversion,
+        }),
+      NO_TRAFFIC,
+    ),
   };
 
   constructor(
-    private readonly sql: Sql,
+    private readonly repository: SmsHoldRepository,
     private readonly clock: Clock,
-    private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('pumping', { infer: true });
   }
 
-  async assertAllowed(destination: SendDestination): Promise<void> {
-    if (this.config.mode === 'off') return;
-    const now = this.clock.now();
-    const scopes: { scope: HoldScope; key: string; label: string }[] = [
-      { scope: 'country', key: destination.country, label: destination.country },
-      { scope: 'prefix', key: destination.prefixHash, label: destination.prefixLabel },
-    ];
-    const holds = await this.activeHolds(now);
-    for (const { scope, key } of scopes) {
-      const hold = holds.find(
-        (candidate) => candidate.scope === scope && candidate.scope_key === key,
-      );
-      if (hold?.mode === 'enforced') throw this.paused(hold.expires_at, now);
-    }
-    for (const { scope, key, label } of scopes) {
-      if (holds.some((candidate) => candidate.scope === scope && candidate.scope_key === key))
-        continue;
-      const conversion = await this.conversion(scope, key, now);
-      if (conversion.sends < this.config.minSends) continue;
-      if (conversion.verified / conversion.sends >= this.config.minConversion) continue;
-      const hold = await this.createHold(scope, key, label, conversion, now);
-      if (hold?.mode === 'enforced') {
-        this.events.publish({
-          status: 'held',
-          occurredAt: now,
-          country: destination.country,
-          layer: `pumping-${scope}`,
-        });
-        throw this.paused(hold.expires_at, now);
-      }
-    }
+  /** Whether holds can exist at all (SMS_PUMPING_MODE is not off). */
+  get enabled(): boolean {
+    return this.config.mode !== 'off';
   }
 
-  /** Forget cached holds, e.g. right after an operator lifted one. */
+  onHoldStarted(listener: HoldListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * The enforced hold a send to this destination falls under (its range's first, then its
+   * country's), or undefined. Starts the holds the statistics call for on the way.
+   */
+  async holdOn(destination: SendDestination): Promise<ActiveHold | undefined> {
+    if (!this.enabled) return undefined;
+    const now = this.clock.now();
+    const holds = await this.activeHolds(now);
+    const active = (scope: HoldScope, key: string) =>
+      holds.find((hold) => hold.scope === scope && hold.scopeKey === key);
+
+    const range =
+      active('prefix', destination.prefixHash) ?? (await this.judgeRange(destination, now));
+    const country =
+      active('country', destination.country) ?? (await this.judgeCountry(destination, now));
+    return [range, country].find((hold) => hold?.mode === 'enforced');
+  }
+
+  /** Forget cached holds and statistics, e.g. right after an operator lifted a hold. */
   invalidate(): void {
     this.holds = undefined;
-    this.conversions.clear();
+    this.statistics.clear();
   }
 
-  private paused(expiresAt: Date, now: Date): SmsDestinationPausedError {
-    return new SmsDestinationPausedError(
-      Math.max(1, Math.ceil((expiresAt.getTime() - now.getTime()) / 1000)),
+  private async judgeRange(
+    destination: SendDestination,
+    now: Date,
+  ): Promise<ActiveHold | undefined> {
+    const statistics = await this.cachedStatistics('prefix', destination.prefixHash, now);
+    if (!this.lowConversion(statistics)) return undefined;
+    return this.start('prefix', destination.prefixHash, destination.prefixLabel, statistics, now);
+  }
+
+  private async judgeCountry(
+    destination: SendDestination,
+    now: Date,
+  ): Promise<ActiveHold | undefined> {
+    const { country } = destination;
+    const statistics = await this.cachedStatistics('country', country, now);
+    if (!this.warrantsCountryHold(statistics)) return undefined;
+    return this.start('country', country, country, statistics, now);
+  }
+
+  private lowConversion({ sends, verified }: HoldStatistics): boolean {
+    return sends >= this.config.minSends && verified / sends < this.config.minConversion;
+  }
+
+  private warrantsCountryHold(statistics: HoldStatistics): boolean {
+    return (
+      this.lowConversion(statistics) &&
+      (statistics.ranges ?? 0) >= this.config.countryMinRanges &&
+      (statistics.networks ?? 0) >= this.config.countryMinNetworks
     );
+  }
+
+  private windowStart(): Date {
+    return new Date(this.clock.now().getTime() - this.config.windowMs);
   }
 
   private async activeHolds(now: Date): Promise<ActiveHold[]> {
     if (this.holds && now.getTime() - this.holds.at < HOLDS_TTL_MS) return this.holds.rows;
-    const rows = await this.sql.rows<ActiveHold>(
-      `SELECT id, scope, scope_key, mode, expires_at FROM sms_holds
-        WHERE lifted_at IS NULL AND expires_at > $1`,
-      [now],
-    );
+    const rows = await this.repository.active(now);
     this.holds = { at: now.getTime(), rows };
     return rows;
   }
 
   /**
-   * Sends and verifications of a scope in the window. A fresh cached answer still below the floor
-   * is trusted while this instance's own sends since then keep it below; past the floor, cached
-   * answers serve until they age out. One instance sees its own crossing at once, others within
-   * CONVERSION_TTL_MS.
+   * A scope's statistics in the window. A fresh cached answer still below the floor is trusted
+   * while this instance's own sends since then keep it below; past the floor, cached answers serve
+   * until they age out. One instance sees its own crossing at once, others within
+   * STATISTICS_TTL_MS.
    */
-  private async conversion(scope: HoldScope, key: string, now: Date): Promise<Conversion> {
-    const cacheKey = `${scope}:${key}`;
-    const cached = this.conversions.get(cacheKey);
-    if (cached && now.getTime() - cached.at < CONVERSION_TTL_MS) {
+  private async cachedStatistics(
+    scope: HoldScope,
+    key: string,
+    now: Date,
+  ): Promise<HoldStatistics> {
+    const cached = this.statistics.get(`${scope}:${key}`);
+    if (cached && now.getTime() - cached.at < STATISTICS_TTL_MS) {
       if (cached.value.sends >= this.config.minSends) return cached.value;
       cached.localSends += 1;
       if (cached.value.sends + cached.localSends < this.config.minSends) return cached.value;
     }
     const value = await this.counts[scope].get(key);
-    if (this.conversions.size > 10_000) this.conversions.clear();
-    this.conversions.set(cacheKey, { at: now.getTime(), value, localSends: 0 });
+    if (this.statistics.size > 10_000) this.statistics.clear();
+    this.statistics.set(`${scope}:${key}`, { at: now.getTime(), value, localSends: 0 });
     return value;
   }
 
-  /**
-   * Sends and verifications per key of a scope in the window, the keys of one event-loop turn in
-   * one query. A range an operator lifted recently is judged only on what it sent after the lift.
-   */
-  private conversionLookup(scope: HoldScope): BatchedLookup<string, Conversion> {
-    const [column, keyType] =
-      scope === 'country' ? ['country_code', 'bpchar'] : ['phone_prefix_hash', 'varchar'];
-    return new BatchedLookup(
-      async (keys) => {
-        const since = new Date(this.clock.now().getTime() - this.config.windowMs);
-        const rows = await this.sql.rows<{ key: string; sends: string; verified: string }>(
-          `SELECT scoped.key, count(verification.id) AS sends,
-                  count(verification.verified_at) AS verified
-             FROM unnest($1::${keyType}[]) AS scoped (key)
-             CROSS JOIN LATERAL (
-               SELECT GREATEST($2::timestamptz, COALESCE(max(lifted_at), $2::timestamptz)) AS since
-                 FROM sms_holds WHERE scope = $3 AND scope_key = scoped.key) AS bound
-             LEFT JOIN sms_verifications AS verification
-               ON verification.${column} = scoped.key
-              AND verification.channel NOT IN ('test-number', 'suppressed')
-              AND verification.created_at > bound.since
-            GROUP BY scoped.key`,
-          [keys, since, scope],
-        );
-        return new Map(
-          rows.map((row) => [
-            row.key,
-            { sends: Number(row.sends), verified: Number(row.verified) },
-          ]),
-        );
-      },
-      { sends: 0, verified: 0 },
-    );
-  }
-
-  private async createHold(
+  /** Starts a hold, or finds the one another instance started first. */
+  private async start(
     scope: HoldScope,
     key: string,
     label: string,
-    conversion: Conversion,
+    statistics: HoldStatistics,
     now: Date,
   ): Promise<ActiveHold | undefined> {
-    const mode: HoldMode = this.config.mode === 'shadow' ? 'shadow' : 'enforced';
-    const expiresAt = new Date(now.getTime() + this.config.holdDurationMs);
-    // One active hold per scope, whichever instance gets there first; an expired one is renewed.
-    const [hold] = await this.sql.rows<ActiveHold & { inserted: boolean }>(
-      `INSERT INTO sms_holds (scope, scope_key, label, mode, sends, verified, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (scope, scope_key) WHERE lifted_at IS NULL
-       DO UPDATE SET mode = EXCLUDED.mode, sends = EXCLUDED.sends, verified = EXCLUDED.verified,
-                     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-         WHERE sms_holds.expires_at <= EXCLUDED.created_at
-       RETURNING id, scope, scope_key, mode, expires_at, (xmax = 0) AS inserted`,
-      [scope, key, label, mode, conversion.sends, conversion.verified, now, expiresAt],
-    );
+    const started = await this.repository.start({
+      scope,
+      scopeKey: key,
+      label,
+      mode: this.config.mode === 'shadow' ? 'shadow' : 'enforced',
+      statistics,
+      now,
+      expiresAt: new Date(now.getTime() + this.config.holdDurationMs),
+    });
     this.holds = undefined;
-    if (!hold) return undefined;
+    if (!started) {
+      const current = await this.activeHolds(now);
+      return current.find((hold) => hold.scope === scope && hold.scopeKey === key);
+    }
     this.logger.warn(
-      { scope, label, mode, sends: conversion.sends, verified: conversion.verified },
-      `SMS pumping suspected: ${mode === 'enforced' ? 'sends held' : 'shadow mode, sends continue'}`,
+      {
+        hold: {
+          scope,
+          label,
+          mode: started.mode,
+          sends: statistics.sends,
+          verified: statistics.verified,
+          ranges: statistics.ranges,
+          networks: statistics.networks,
+        },
+      },
+      `SMS pumping suspected: ${scope === 'prefix' ? 'number range' : 'country'} ${label} ` +
+        (started.mode === 'enforced'
+          ? 'held (numbers that verified before still get codes)'
+          : 'held in shadow mode (sends continue)'),
     );
-    return hold;
+    for (const listener of this.listeners) {
+      try {
+        listener(started);
+      } catch (error) {
+        this.logger.error({ err: error }, 'a hold listener failed');
+      }
+    }
+    return started;
   }
 }

@@ -4,8 +4,9 @@ export type HoldScope = 'country' | 'prefix';
 export type HoldMode = 'enforced' | 'shadow';
 
 /**
- * Sends to a country or number range paused because too few of its codes were verified: the
- * signature of SMS pumping (toll fraud). Operators list and lift holds; they also expire.
+ * Sends to a number range, or a whole country, held because too few of its codes were verified:
+ * the signature of SMS pumping (toll fraud). Numbers with a verified history still get codes;
+ * others are answered as usual and get nothing. Operators list and lift holds; they also expire.
  */
 @Entity('sms_holds')
 @Index('uq_sms_holds_active', ['scope', 'scopeKey'], { unique: true, where: `"lifted_at" IS NULL` })
@@ -32,6 +33,13 @@ export class SmsHold {
 
   @Column({ type: 'integer' })
   verified: number;
+
+  /** Country holds: the number ranges and client networks its unverified sends spanned. */
+  @Column({ type: 'integer', nullable: true })
+  ranges: number | null;
+
+  @Column({ type: 'integer', nullable: true })
+  networks: number | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
