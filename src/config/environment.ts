@@ -523,6 +523,12 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  TWILIO_PRICE_POLL_INTERVAL_MS = 60_000;
+
+  @Transform(toInteger)
+  @IsInt()
   @Min(1)
   SMS_SUPPRESSION_HOURS = 168;
 
@@ -616,7 +622,7 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
-  @Min(60_000)
+  @Min(1_000)
   @Max(86_400_000)
   RETENTION_INTERVAL_MS = 3_600_000;
 

@@ -58,8 +58,6 @@ interface TrackedMessage {
   verification_id: string | null;
 }
 
-const PRICE_SWEEP_INTERVAL_MS = 60_000;
-
 /**
  * Delivery state of every SMS we sent through Programmable Messaging, from Twilio's signed status
  * callbacks: analytics events, suppression of numbers that bounce permanently, and Twilio's real
@@ -107,7 +105,7 @@ export class DeliveryTrackingService
       this.tracking.set(sid, insert);
     });
     this.filters.register('bounced', (target) => this.isDeliverable(target.phoneHash));
-    this.sweeper = setInterval(() => void this.fetchDuePrices(), PRICE_SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => void this.fetchDuePrices(), this.config.pricePollIntervalMs);
     this.sweeper.unref();
   }
 
