@@ -17,6 +17,8 @@ export interface AppConfig {
   publicBaseUrl?: string;
   swaggerEnabled: boolean;
   shutdownTimeoutMs: number;
+  /** Longest wait between runs of a background task that keeps failing (recurring-task.ts). */
+  backgroundRetryMaxMs: number;
 }
 
 /**
@@ -67,5 +69,6 @@ export function appConfigFromEnvironment(environment: Environment, problems: str
     publicBaseUrl: environment.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     swaggerEnabled: environment.SWAGGER_ENABLED,
     shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+    backgroundRetryMaxMs: environment.BACKGROUND_RETRY_MAX_MS,
   };
 }

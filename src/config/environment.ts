@@ -102,6 +102,12 @@ export class Environment {
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  BACKGROUND_RETRY_MAX_MS = 60_000;
+
   // --- secrets -----------------------------------------------------------------------------
   @Transform(toTrimmed)
   @IsOptional()
