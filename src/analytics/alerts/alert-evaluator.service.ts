@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { RecurringTask } from '../../common/recurring-task';
 import { Configuration } from '../../config/configuration';
 import { AnalyticsDatabase } from '../analytics-database';
 import { WebhookStats } from '../webhooks/webhook-stats';
@@ -29,8 +30,8 @@ export interface AlertEvaluation {
 /**
  * Checks the alert thresholds of SPEC.md §10 every ALERT_EVALUATION_INTERVAL_MS, on one instance
  * at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves when its
- * value is back at or under the threshold. Runs off the request path and never throws from the
- * timer.
+ * value is back at or under the threshold. Runs off the request path; a failed evaluation (the
+ * database unreachable) is logged once per cause and retried with back-off (RecurringTask).
  */
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,9 +40,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   private readonly currency: string;
   private readonly analyticsEnabled: boolean;
   private readonly lock: EvaluatorLock;
-  private timer?: NodeJS.Timeout;
+  private readonly task: RecurringTask;
   private queue: Promise<unknown> = Promise.resolve();
-  private running = false;
   private stopping = false;
 
   constructor(
@@ -56,6 +56,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     this.currency = config.get('budget', { infer: true }).currency;
     this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
     this.lock = new EvaluatorLock(config.get('database', { infer: true }).url, EVALUATOR_LOCK_KEY);
+    this.task = new RecurringTask(
+      {
+        name: 'alert evaluation',
+        intervalMs: this.config.evaluationIntervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.evaluate(),
+      this.logger,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -64,15 +73,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
         'ENABLE_SMS_ANALYTICS=false: no SMS events are recorded, so only the webhook-failure alert has data',
       );
     }
-    this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
-    this.timer.unref();
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.evaluate().catch((error: unknown) =>
-      this.logger.error({ err: error }, 'alert evaluation failed'),
-    );
+    this.task.start();
   }
 
   /** One evaluation of every rule; calls made while one runs wait for it and run after it. */
@@ -83,37 +84,32 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async round(): Promise<AlertEvaluation> {
-    this.running = true;
-    try {
-      if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
-      const now = this.clock.now();
-      const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
-      const opened: AlertView[] = [];
-      const resolved: AlertView[] = [];
-      for (const verdict of verdicts) {
-        if (verdict.firing) {
-          const alert = await this.alerts.raise(verdict, now);
-          if (!alert) continue;
-          opened.push(alert);
-          this.logger.warn(
-            { alert: { rule: alert.rule, value: alert.value, threshold: alert.threshold } },
-            `Alert: ${alert.message}`,
-          );
-        } else {
-          const alert = await this.alerts.resolve(verdict.rule, now);
-          if (!alert) continue;
-          resolved.push(alert);
-          this.logger.log(
-            { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
-            `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
-          );
-        }
+    if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
+    const now = this.clock.now();
+    const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
+    const opened: AlertView[] = [];
+    const resolved: AlertView[] = [];
+    for (const verdict of verdicts) {
+      if (verdict.firing) {
+        const alert = await this.alerts.raise(verdict, now);
+        if (!alert) continue;
+        opened.push(alert);
+        this.logger.warn(
+          { alert: { rule: alert.rule, value: alert.value, threshold: alert.threshold } },
+          `Alert: ${alert.message}`,
+        );
+      } else {
+        const alert = await this.alerts.resolve(verdict.rule, now);
+        if (!alert) continue;
+        resolved.push(alert);
+        this.logger.log(
+          { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
+          `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
+        );
       }
-      await this.notifyUndelivered();
-      return { evaluated: true, opened, resolved };
-    } finally {
-      this.running = false;
     }
+    await this.notifyUndelivered();
+    return { evaluated: true, opened, resolved };
   }
 
   private async measure(now: Date): Promise<AlertMeasurements> {
@@ -167,7 +163,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.task.stop();
     await this.queue;
     await this.lock.release();
   }
