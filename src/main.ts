@@ -2,8 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
+import { SystemClock } from './common/clock';
+import { OutageLog } from './common/errors/outage-log';
 import { ConfigurationError } from './config/configuration-error';
 import { loadConfiguration } from './config/load-configuration';
 import { EmbeddedDatabaseLockedError } from './database/embedded-postgres';
@@ -14,6 +17,7 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const configuration = loadConfiguration(process.env);
   const logger = createRootLogger(configuration.app);
+  logStrayRejections(logger);
 
   const application = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(configuration),
@@ -31,10 +35,10 @@ async function main(): Promise<void> {
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, flush and close pools.
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (reason: NodeJS.Signals | 'uncaughtException', exitCode: 0 | 1 = 0): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'Shutting down');
+    logger.info({ signal: reason }, 'Shutting down');
     const deadline = setTimeout(() => {
       logger.error('Shutdown took too long; exiting');
       process.exit(1);
@@ -43,15 +47,42 @@ async function main(): Promise<void> {
     shutDown(application)
       .then(() => {
         logger.info('Stopped');
-        process.exit(0);
+        process.exit(exitCode);
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'Shutdown failed');
         process.exit(1);
       });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Node passes the signal's number too: not an exit code.
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // A throw nothing caught may have left any state half changed: the process ends, but only after
+  // the requests in flight got their answers and analytics were flushed, as on SIGTERM.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'Uncaught exception; draining, then exiting with 1');
+    stop('uncaughtException', 1);
+  });
+}
+
+/**
+ * A promise that rejected with nobody listening would end the process (Node's default), and with
+ * it every request in flight, for what is at worst one lost piece of background work: it is
+ * logged, with its stack, and the process keeps serving. A bug that leaves one behind per request
+ * must not flood the log either: one line per place of origin every 30 s, with the count.
+ */
+function logStrayRejections(logger: Logger): void {
+  const seen = new OutageLog(new SystemClock());
+  process.on('unhandledRejection', (reason) => {
+    const error =
+      reason instanceof Error ? reason : new Error(`non-error rejection: ${String(reason)}`);
+    const { log, unlogged } = seen.record(error.stack ?? error.message);
+    if (!log) return;
+    logger.error(
+      { err: error, repeatsSinceLastLine: unlogged },
+      'Unhandled promise rejection; the process keeps serving',
+    );
+  });
 }
 
 /**
