@@ -2,22 +2,21 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
 import { SystemClock } from './common/clock';
-import { OutageLog } from './common/errors/outage-log';
 import { ConfigurationError } from './config/configuration-error';
 import { loadConfiguration } from './config/load-configuration';
 import { EmbeddedDatabaseLockedError } from './database/embedded-postgres';
 import { createRootLogger } from './logging/logger';
 import { PinoNestLogger } from './logging/pino-nest-logger';
+import { logStrayRejections } from './logging/stray-rejections';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const configuration = loadConfiguration(process.env);
   const logger = createRootLogger(configuration.app);
-  logStrayRejections(logger);
+  logStrayRejections(logger, new SystemClock());
 
   const application = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(configuration),
@@ -62,26 +61,6 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'Uncaught exception; draining, then exiting with 1');
     stop('uncaughtException', 1);
-  });
-}
-
-/**
- * A promise that rejected with nobody listening would end the process (Node's default), and with
- * it every request in flight, for what is at worst one lost piece of background work: it is
- * logged, with its stack, and the process keeps serving. A bug that leaves one behind per request
- * must not flood the log either: one line per place of origin every 30 s, with the count.
- */
-function logStrayRejections(logger: Logger): void {
-  const seen = new OutageLog(new SystemClock());
-  process.on('unhandledRejection', (reason) => {
-    const error =
-      reason instanceof Error ? reason : new Error(`non-error rejection: ${String(reason)}`);
-    const { log, unlogged } = seen.record(error.stack ?? error.message);
-    if (!log) return;
-    logger.error(
-      { err: error, repeatsSinceLastLine: unlogged },
-      'Unhandled promise rejection; the process keeps serving',
-    );
   });
 }
 
