@@ -92,7 +92,7 @@ export function limitConnections(server: Server, limits: ConnectionLimits, logge
 
   const groupOf = limits.groupOf ?? connectionGroupOf;
   const open = new Map<string, number>();
-  // Before the HTTP server's own listener, so a refused connection never gets a parser.
+  // Before the HTTP server's own listener: a refused connection is closed before a byte is read.
   server.prependListener('connection', (socket) => {
     const address = socket.remoteAddress;
     if (address === undefined || limits.isProxy(address)) return;
