@@ -847,6 +847,8 @@ async function run(cleanup: Cleanup): Promise<void> {
     // Fresh numbers never verify, so enforce mode would hold the country after 50 sends; shadow
     // mode still runs every pumping query and cache of enforce mode.
     SMS_PUMPING_MODE: 'shadow',
+    // The load generator is one client address holding up to 500 connections.
+    HTTP_MAX_CONNECTIONS_PER_CLIENT: '1000',
     ...RAISED_LIMITS,
   });
   const twilioUrl = fake.httpsUrl ?? fake.httpUrl;

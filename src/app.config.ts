@@ -22,6 +22,24 @@ export interface AppConfig {
   publicBaseUrl?: string;
   swaggerEnabled: boolean;
   shutdownTimeoutMs: number;
+  /** Longest wait between runs of a background task that keeps failing (recurring-task.ts). */
+  backgroundRetryMaxMs: number;
+  http: HttpConnectionsConfig;
+}
+
+/** How long a client may take and how many connections it may hold (connection-limits.ts). */
+export interface HttpConnectionsConfig {
+  /** From a connection's (or request's) first byte to the end of its headers. */
+  headersTimeoutMs: number;
+  /** From a request's first byte to the end of its body. */
+  requestTimeoutMs: number;
+  /** How long an idle kept-alive connection stays open after a response. */
+  keepAliveTimeoutMs: number;
+  /** A connection on which no byte moves either way for this long is closed. */
+  socketTimeoutMs: number;
+  /** 0: derived from the descriptor limit at boot (connection-limits.ts). */
+  maxConnections: number;
+  maxConnectionsPerClient: number;
 }
 
 /**
@@ -59,6 +77,30 @@ function parseOrigins(value: string | undefined, problems: string[]): string[] {
   });
 }
 
+function httpConnectionsConfig(
+  environment: Environment,
+  problems: string[],
+): HttpConnectionsConfig {
+  if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
+  if (environment.HTTP_SOCKET_TIMEOUT_MS < environment.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      'HTTP_SOCKET_TIMEOUT_MS: must not be shorter than HTTP_REQUEST_TIMEOUT_MS (it would cut requests still within it)',
+    );
+  }
+  return {
+    headersTimeoutMs: environment.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: environment.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: environment.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    socketTimeoutMs: environment.HTTP_SOCKET_TIMEOUT_MS,
+    maxConnections: environment.HTTP_MAX_CONNECTIONS,
+    maxConnectionsPerClient: environment.HTTP_MAX_CONNECTIONS_PER_CLIENT,
+  };
+}
+
 export function appConfigFromEnvironment(environment: Environment, problems: string[]): AppConfig {
   return {
     environment: environment.NODE_ENV,
@@ -73,5 +115,7 @@ export function appConfigFromEnvironment(environment: Environment, problems: str
     publicBaseUrl: environment.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     swaggerEnabled: environment.SWAGGER_ENABLED,
     shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+    backgroundRetryMaxMs: environment.BACKGROUND_RETRY_MAX_MS,
+    http: httpConnectionsConfig(environment, problems),
   };
 }

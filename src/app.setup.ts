@@ -1,16 +1,25 @@
 import helmet from 'helmet';
+import { Logger as NestLogger } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import {
+  automaticConnectionCap,
+  descriptorLimit,
+  limitConnections,
+  trustedProxyMatcher,
+} from './common/connection-limits';
+import { clientAddressGroup } from './common/client-address';
 import { RequestValidationError } from './common/errors/product-error';
 import { useJsonBodyParser } from './common/http/json-body';
 import { requireRouteMediaType } from './common/http/media-type';
 import { answerMethodNotAllowed } from './common/http/method-not-allowed';
 import { requestContext } from './common/request-context';
 import { RequestValidationPipe } from './common/request-validation';
-import { TrustProxy } from './app.config';
+import { HttpConnectionsConfig, TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -49,12 +58,57 @@ function fastifyTrustProxy(
   return (_address, hop) => hop < hops;
 }
 
+/**
+ * What Node answers a connection that broke HTTP or its timeouts before a request reached the
+ * app, in the error envelope rather than Fastify's own: 408 past HTTP_HEADERS_TIMEOUT_MS or
+ * HTTP_REQUEST_TIMEOUT_MS, 431 for oversized headers, 400 for anything that is not HTTP. The
+ * connection is closed either way.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'The request headers are too large.']
+        : [400, 'BAD_REQUEST', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ success: false, message, error: code });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/**
+ * Node checks the header and request deadlines of open connections every
+ * `connectionsCheckingInterval` (30 s by default): a slow client is cut at most this late.
+ */
+function deadlineCheckInterval(http: HttpConnectionsConfig): number {
+  return Math.max(50, Math.min(1_000, Math.floor(http.headersTimeoutMs / 4)));
+}
+
 export function createFastifyAdapter(configuration: Configuration, logger: Logger): FastifyAdapter {
   const { app } = configuration;
+  const { http } = app;
   return new FastifyAdapter({
     loggerInstance: logger,
     trustProxy: fastifyTrustProxy(app.trustProxy),
     bodyLimit: app.bodyLimitBytes,
+    // Slow clients (slowloris headers, a body trickled a byte at a time, idle kept-alive
+    // connections) are cut, so they cannot hold descriptors until the process runs out.
+    // Fastify leaves the request and connection timeouts off by default.
+    http: {
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: deadlineCheckInterval(http),
+    },
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.socketTimeoutMs,
+    clientErrorHandler: answerClientError,
     // Reuse a well-formed incoming X-Request-Id (from a gateway), otherwise make one.
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
@@ -98,6 +152,7 @@ export async function configureApp(
 ): Promise<void> {
   const { app } = configuration;
   const fastify = application.getHttpAdapter().getInstance();
+  applyConnectionLimits(fastify.server, configuration);
 
   // helmet's headers, its middleware built once: @fastify/helmet builds it again for every request
   // (parsing the CSP each time), a few percent of the CPU of every response. Two of them: only a
@@ -165,6 +220,36 @@ export async function configureApp(
   application.useGlobalPipes(new RequestValidationPipe());
 
   if (app.swaggerEnabled) setUpSwagger(application);
+}
+
+function applyConnectionLimits(server: Server, { app }: Configuration): void {
+  const logger = new NestLogger('HttpConnections');
+  const descriptors = descriptorLimit();
+  const maxConnections =
+    app.http.maxConnections > 0 ? app.http.maxConnections : automaticConnectionCap(descriptors);
+  const isProxy = trustedProxyMatcher(app.trustProxy);
+  limitConnections(
+    server,
+    {
+      maxConnections,
+      maxConnectionsPerClient: app.http.maxConnectionsPerClient,
+      isProxy,
+      groupOf: (address) => clientAddressGroup(address, app.clientIpv6PrefixLength),
+    },
+    logger,
+  );
+  const everyPeerIsProxy =
+    app.trustProxy === true || (typeof app.trustProxy === 'number' && app.trustProxy > 0);
+  logger.log(
+    {
+      maxConnections: maxConnections ?? 'none',
+      descriptorLimit: descriptors ?? 'unknown',
+      maxConnectionsPerClient: everyPeerIsProxy
+        ? 'none: TRUST_PROXY trusts every peer'
+        : app.http.maxConnectionsPerClient,
+    },
+    'HTTP connection limits',
+  );
 }
 
 function setUpSwagger(application: NestFastifyApplication): void {

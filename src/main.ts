@@ -4,16 +4,19 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync } from 'node:fs';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
+import { SystemClock } from './common/clock';
 import { ConfigurationError } from './config/configuration-error';
 import { loadConfiguration } from './config/load-configuration';
 import { EmbeddedDatabaseLockedError } from './database/embedded-postgres';
 import { createRootLogger } from './logging/logger';
 import { PinoNestLogger } from './logging/pino-nest-logger';
+import { logStrayRejections } from './logging/stray-rejections';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const configuration = loadConfiguration(process.env);
   const logger = createRootLogger(configuration.app);
+  logStrayRejections(logger, new SystemClock());
 
   const application = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(configuration),
@@ -31,10 +34,10 @@ async function main(): Promise<void> {
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, flush and close pools.
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (reason: NodeJS.Signals | 'uncaughtException', exitCode: 0 | 1 = 0): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'Shutting down');
+    logger.info({ signal: reason }, 'Shutting down');
     const deadline = setTimeout(() => {
       logger.error('Shutdown took too long; exiting');
       process.exit(1);
@@ -43,15 +46,22 @@ async function main(): Promise<void> {
     shutDown(application)
       .then(() => {
         logger.info('Stopped');
-        process.exit(0);
+        process.exit(exitCode);
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'Shutdown failed');
         process.exit(1);
       });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Node passes the signal's number too: not an exit code.
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // A throw nothing caught may have left any state half changed: the process ends, but only after
+  // the requests in flight got their answers and analytics were flushed, as on SIGTERM.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'Uncaught exception; draining, then exiting with 1');
+    stop('uncaughtException', 1);
+  });
 }
 
 /**

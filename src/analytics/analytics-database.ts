@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { ANALYTICS_MIGRATIONS } from '../../migrations';
+import { dependencyFailureReason } from '../common/errors/dependency-failure';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 
@@ -15,12 +16,14 @@ export class AnalyticsDatabase implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('AnalyticsDatabase');
   private pool?: Pool;
   private readonly url?: string;
+  private readonly statementTimeoutMs: number;
 
   constructor(
     private readonly main: Sql,
     config: ConfigService<Configuration, true>,
   ) {
     this.url = config.get('analytics', { infer: true }).databaseUrl;
+    this.statementTimeoutMs = config.get('database', { infer: true }).statementTimeoutMs;
   }
 
   async onModuleInit(): Promise<void> {
@@ -36,8 +39,24 @@ export class AnalyticsDatabase implements OnModuleInit, OnApplicationShutdown {
     } finally {
       await migrator.destroy();
     }
-    this.pool = new Pool({ connectionString: this.url, max: 5, application_name: 'sms-analytics' });
-    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'analytics pool error'));
+    // The main pool's limits (typeorm-options.ts): an unreachable server costs a caller seconds,
+    // never a wait without end.
+    this.pool = new Pool({
+      connectionString: this.url,
+      max: 5,
+      application_name: 'sms-analytics',
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: this.statementTimeoutMs,
+    });
+    // An idle connection the server closed; the pool opens another when needed. Codes only: the
+    // message may name the host.
+    this.pool.on('error', (error) =>
+      this.logger.warn(
+        { errorCode: dependencyFailureReason(error) ?? (error as { code?: unknown }).code },
+        'idle analytics database connection lost',
+      ),
+    );
     this.logger.log('Analytics events go to ANALYTICS_DB_URL');
   }
 

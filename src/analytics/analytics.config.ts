@@ -10,6 +10,8 @@ export interface AnalyticsConfig {
   maxBuffered: number;
   lookupEnabled: boolean;
   priceFetchDelayMs: number;
+  /** How often finished messages still without Twilio's price are looked for. */
+  pricePollIntervalMs: number;
   suppressionHours: number;
   /** Delivery errors after which a number is suppressed (unreachable, unknown, landline). */
   suppressionErrorCodes: Set<string>;
@@ -24,6 +26,7 @@ export function analyticsConfigFromEnvironment(environment: Environment): Analyt
     maxBuffered: environment.ANALYTICS_MAX_BUFFERED,
     lookupEnabled: environment.TWILIO_LOOKUP_ENABLED,
     priceFetchDelayMs: environment.TWILIO_PRICE_FETCH_DELAY_MS,
+    pricePollIntervalMs: environment.TWILIO_PRICE_POLL_INTERVAL_MS,
     suppressionHours: environment.SMS_SUPPRESSION_HOURS,
     suppressionErrorCodes: new Set(
       environment.SMS_SUPPRESSION_ERROR_CODES.split(',').map((code) => code.trim()),

@@ -108,6 +108,49 @@ export class Environment {
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  BACKGROUND_RETRY_MAX_MS = 60_000;
+
+  // --- HTTP connections (slow clients, connection floods) -----------------------------------
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  HTTP_HEADERS_TIMEOUT_MS = 5_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  HTTP_REQUEST_TIMEOUT_MS = 10_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  HTTP_SOCKET_TIMEOUT_MS = 60_000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  HTTP_MAX_CONNECTIONS = 0;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  HTTP_MAX_CONNECTIONS_PER_CLIENT = 128;
+
   // --- secrets -----------------------------------------------------------------------------
   @Transform(toTrimmed)
   @IsOptional()
@@ -545,6 +588,12 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  TWILIO_PRICE_POLL_INTERVAL_MS = 60_000;
+
+  @Transform(toInteger)
+  @IsInt()
   @Min(1)
   SMS_SUPPRESSION_HOURS = 168;
 
@@ -638,7 +687,7 @@ export class Environment {
 
   @Transform(toInteger)
   @IsInt()
-  @Min(60_000)
+  @Min(1_000)
   @Max(86_400_000)
   RETENTION_INTERVAL_MS = 3_600_000;
 

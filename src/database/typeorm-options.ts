@@ -19,6 +19,9 @@ export function typeOrmOptions(
     : {
         url: database.url,
         extra: {
+          // pg reads the URL itself as well: TypeORM's own parser keeps a percent-encoded host
+          // and drops `?host=`, so a URL naming a unix socket directory went to localhost:5432.
+          connectionString: database.url,
           max: database.poolSize,
           connectionTimeoutMillis: 3_000,
           idleTimeoutMillis: 30_000,

@@ -7,6 +7,8 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { SystemClock } from '../common/clock';
+import { OutageLog } from '../common/errors/outage-log';
 import { Configuration } from '../config/configuration';
 import { MetricsConfig } from './metrics.config';
 import { MetricsService } from './metrics.service';
@@ -43,6 +45,16 @@ export class MetricsServer implements OnApplicationBootstrap, BeforeApplicationS
         server.off('error', reject);
         resolve();
       });
+    });
+    // Once listening, an error (a connection it could not accept) must not end the process.
+    const errors = new OutageLog(new SystemClock());
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      const { log, unlogged } = errors.record(String(error.code));
+      if (!log) return;
+      this.logger.warn(
+        { errorCode: error.code, repeatsSinceLastLine: unlogged },
+        'metrics listener error; still listening',
+      );
     });
     this.server = server;
     const { address, port } = this.address!;

@@ -20,6 +20,7 @@ export class RetentionLock {
       connectionString: this.url,
       application_name: 'sms-retention',
       connectionTimeoutMillis: 3_000,
+      query_timeout: 5_000,
     });
     // A lost connection drops the lock; the run itself goes on through the pool and finishes.
     client.on('error', () => undefined);

@@ -43,7 +43,7 @@ describe('retention configuration', () => {
     ['SMS_VERIFICATION_RETENTION_DAYS', '0'],
     ['ANALYTICS_RETENTION_DAYS', '0'],
     ['SMS_VERIFICATION_RETENTION_DAYS', '1.5'],
-    ['RETENTION_INTERVAL_MS', '1000'],
+    ['RETENTION_INTERVAL_MS', '999'],
     ['RETENTION_BATCH_SIZE', '0'],
     ['RETENTION_BATCH_SIZE', 'all'],
   ])('refuses %s=%s, naming it', (variable, value) => {

@@ -7,6 +7,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
+import { RecurringTask } from '../common/recurring-task';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 import { PostgresRateLimitStore } from '../rate-limit/store/postgres-rate-limit.store';
@@ -96,8 +97,10 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger('Retention');
   private readonly config: RetentionConfig;
   private readonly lock: RetentionLock;
-  private timer?: NodeJS.Timeout;
+  private readonly task: RecurringTask;
   private current?: Promise<RetentionRun>;
+  /** Why the last run could not purge a table. */
+  private firstFailure?: unknown;
   private stopping = false;
 
   constructor(
@@ -109,18 +112,25 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.config = config.get('retention', { infer: true });
     this.lock = new RetentionLock(config.get('database', { infer: true }).url, RETENTION_LOCK_KEY);
+    this.task = new RecurringTask(
+      {
+        name: 'retention',
+        intervalMs: this.config.intervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.scheduledRun(),
+      this.logger,
+    );
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), this.config.intervalMs);
-    this.timer.unref();
+    this.task.start();
   }
 
-  private tick(): void {
-    if (this.current) return;
-    this.runOnce().catch((error: unknown) =>
-      this.logger.error({ err: error }, 'retention run failed'),
-    );
+  /** A run that could not purge some table counts as failed, so the task logs why and backs off. */
+  private async scheduledRun(): Promise<void> {
+    const run = await this.runOnce();
+    if (run.status === 'completed' && run.failed.length > 0) throw this.firstFailure;
   }
 
   /** One purge of everything past its retention, unless a run is already going on somewhere. */
@@ -146,6 +156,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
         number
       >;
       const failed: RetentionTable[] = [];
+      this.firstFailure = undefined;
       for (const purge of this.purges(this.clock.now())) {
         if (this.stopping) break;
         try {
@@ -155,11 +166,9 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
             if (removed < this.config.batchSize || this.stopping) break;
           }
         } catch (error) {
+          // Logged by the task (once per cause), or by whoever asked for this run.
           if (!failed.includes(purge.table)) failed.push(purge.table);
-          this.logger.error(
-            { err: error, table: purge.table },
-            'retention could not purge a table',
-          );
+          this.firstFailure ??= error;
         }
       }
       const durationMs = Math.round(performance.now() - started);
@@ -217,7 +226,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   /** Lets a run in progress finish its current batch, before the pools close. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.task.stop();
     await this.current?.catch(() => undefined);
   }
 }

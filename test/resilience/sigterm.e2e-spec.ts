@@ -140,10 +140,15 @@ describe('SIGTERM under traffic: in-flight requests finish, buffered analytics a
     }
   }
 
-  /** The verification id behind a send's `sid` (`VE` + its UUID's 32 hex digits). */
-  function verificationIdOf(answer: Answer): string {
-    const { sid } = JSON.parse(answer.body) as { sid: string };
-    return sid.replace(/^VE(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  /** The verification ids behind the sends' answered `sid`s, in the answers' order. */
+  async function verificationIdsOf(sent: Answer[]): Promise<string[]> {
+    const sids = sent.map((answer) => (JSON.parse(answer.body) as { sid: string }).sid);
+    const rows = await query<{ id: string; twilio_sid: string }>(
+      `SELECT id, twilio_sid FROM sms_verifications WHERE twilio_sid = ANY($1)`,
+      [sids],
+    );
+    const idBySid = new Map(rows.map((row) => [row.twilio_sid, row.id]));
+    return sids.map((sid) => idBySid.get(sid) ?? `no verification answered as ${sid}`);
   }
 
   beforeAll(async () => {
@@ -253,7 +258,7 @@ describe('SIGTERM under traffic: in-flight requests finish, buffered analytics a
   });
 
   it('has written the verification of every answered send, with its message', async () => {
-    const ids = answers.map(verificationIdOf);
+    const ids = await verificationIdsOf(answers);
     const rows = await query<{ id: string; status: string; message_sid: string | null }>(
       `SELECT id, status, message_sid FROM sms_verifications WHERE id = ANY($1)`,
       [ids],
@@ -271,7 +276,7 @@ describe('SIGTERM under traffic: in-flight requests finish, buffered analytics a
     // and every one was waiting for Twilio then), and the periodic flush had not yet come round.
     expect(settledBeforeRelease).toBe(0);
     expect(exitedAt - startedAt).toBeLessThan(60_000);
-    const ids = answers.map(verificationIdOf);
+    const ids = await verificationIdsOf(answers);
     const events = await query<{ verification_id: string; provider_sid: string }>(
       `SELECT verification_id, provider_sid FROM sms_events WHERE status = 'sent'`,
     );

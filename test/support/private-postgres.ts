@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFile, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,6 +110,28 @@ export class PrivatePostgres {
       await client.end();
     }
     return this.url(name);
+  }
+
+  /** Runs one statement as the superuser, in `database`: its rows. */
+  async query<T = Record<string, unknown>>(
+    text: string,
+    values: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
+    const client = new Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Puts `line` first in pg_hba.conf (the first matching line wins) and reloads the server. */
+  async prependHba(line: string): Promise<void> {
+    const hba = join(this.dataDirectory, 'pg_hba.conf');
+    await writeFile(hba, `${line}\n${await readFile(hba, 'utf8')}`);
+    await this.pg('pg_ctl', ['--pgdata', this.dataDirectory, 'reload']);
   }
 
   /** Starts the server and waits until it accepts connections. */

@@ -27,6 +27,11 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
+export interface StartOptions {
+  /** The process's limit of open files (`ulimit -n`), to see it run out of descriptors. */
+  descriptorLimit?: number;
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
@@ -56,9 +61,15 @@ export class ServiceProcesses {
    * one, so a developer's `.env` in the project root is not read and the app must find its own
    * files from its install location.
    */
-  start(variables: Record<string, string>): ServiceProcess {
+  start(variables: Record<string, string>, options: StartOptions = {}): ServiceProcess {
     const port = variables.PORT ?? '3000';
-    const child = spawn(process.execPath, [join(serviceBuildDirectory(), 'src/main.js')], {
+    const main = [process.execPath, join(serviceBuildDirectory(), 'src/main.js')];
+    // `exec` keeps the process id: the child is node itself, under the lowered limit.
+    const [command, ...args] =
+      options.descriptorLimit === undefined
+        ? main
+        : ['sh', '-c', 'ulimit -n "$0" && exec "$@"', String(options.descriptorLimit), ...main];
+    const child = spawn(command, args, {
       cwd: this.temporaryDirectory('cwd'),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', ...variables },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,9 +100,10 @@ export class ServiceProcesses {
   async startServing(
     variables: Record<string, string>,
     path = '/health/ready',
+    options: StartOptions = {},
   ): Promise<ServiceProcess> {
     for (let attempt = 1; ; attempt += 1) {
-      const service = this.start({ ...variables, PORT: String(await freePort()) });
+      const service = this.start({ ...variables, PORT: String(await freePort()) }, options);
       try {
         await waitUntilServing(service, path);
         return service;

@@ -51,7 +51,8 @@ export class Traffic {
   private workers: Promise<void>[] = [];
 
   constructor(
-    private readonly service: TestApp,
+    /** The app in this process, or `{ http: () => supertest.agent(baseUrl) }` for a process. */
+    private readonly service: Pick<TestApp, 'http'>,
     private readonly fake: FakeTwilioServer,
     private readonly options: TrafficOptions,
   ) {}

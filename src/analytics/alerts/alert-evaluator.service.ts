@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { RecurringTask } from '../../common/recurring-task';
 import { Configuration } from '../../config/configuration';
 import { PumpingGuardService } from '../../rate-limit/pumping/pumping-guard.service';
 import { SmsHoldRepository } from '../../rate-limit/pumping/sms-hold.repository';
@@ -33,9 +34,10 @@ export interface AlertEvaluation {
 /**
  * Checks the alert thresholds of SPEC.md §10 every ALERT_EVALUATION_INTERVAL_MS, on one instance
  * at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves when its
- * value is back at or under the threshold. Runs off the request path and never throws from the
- * timer. A pumping hold is an alert of its own from the moment this instance starts it (an
- * evaluation runs at once; another instance's holds are seen at the next one) until it ends.
+ * value is back at or under the threshold. Runs off the request path; a failed evaluation (the
+ * database unreachable) is logged once per cause and retried with back-off (RecurringTask). A
+ * pumping hold is an alert of its own from the moment this instance starts it (an evaluation
+ * runs at once; another instance's holds are seen at the next one) until it ends.
  */
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -45,9 +47,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   private readonly analyticsEnabled: boolean;
   private readonly pumpingMinConversion: number;
   private readonly lock: EvaluatorLock;
-  private timer?: NodeJS.Timeout;
+  private readonly task: RecurringTask;
   private queue: Promise<unknown> = Promise.resolve();
-  private running = false;
   private stopping = false;
 
   constructor(
@@ -65,6 +66,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     this.currency = config.get('budget', { infer: true }).currency;
     this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
     this.lock = new EvaluatorLock(config.get('database', { infer: true }).url, EVALUATOR_LOCK_KEY);
+    this.task = new RecurringTask(
+      {
+        name: 'alert evaluation',
+        intervalMs: this.config.evaluationIntervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.evaluate(),
+      this.logger,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -73,21 +83,14 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
         'ENABLE_SMS_ANALYTICS=false: no SMS events are recorded, so only the webhook-failure alert has data',
       );
     }
-    this.timer = setInterval(() => this.tick(), this.config.evaluationIntervalMs);
-    this.timer.unref();
+    this.task.start();
+    // An immediate evaluation, off the timer: a failure here waits for the task's next round.
     this.pumping.onHoldStarted(() => {
       if (this.stopping) return;
       this.evaluate().catch((error: unknown) =>
-        this.logger.error({ err: error }, 'alert evaluation failed'),
+        this.logger.warn({ err: error }, 'alert evaluation after a new hold failed'),
       );
     });
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.evaluate().catch((error: unknown) =>
-      this.logger.error({ err: error }, 'alert evaluation failed'),
-    );
   }
 
   /** One evaluation of every rule; calls made while one runs wait for it and run after it. */
@@ -98,46 +101,41 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async round(): Promise<AlertEvaluation> {
-    this.running = true;
-    try {
-      if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
-      const now = this.clock.now();
-      const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
-      const opened: AlertView[] = [];
-      const resolved: AlertView[] = [];
-      for (const verdict of verdicts) {
-        if (verdict.firing) {
-          const alert = await this.alerts.raise(verdict, now);
-          if (!alert) continue;
-          opened.push(alert);
-          this.logger.warn(
-            { alert: { rule: alert.rule, value: alert.value, threshold: alert.threshold } },
-            `Alert: ${alert.message}`,
-          );
-        } else {
-          const alert = await this.alerts.resolve(verdict.rule, now, verdict.subject);
-          if (!alert) continue;
-          resolved.push(alert);
-          this.logger.log(
-            { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
-            `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
-          );
-        }
-      }
-      for (const rule of PER_SUBJECT_RULES) {
-        const current = verdicts.flatMap((verdict) =>
-          verdict.rule === rule && verdict.firing && verdict.subject ? [verdict.subject] : [],
+    if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
+    const now = this.clock.now();
+    const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
+    const opened: AlertView[] = [];
+    const resolved: AlertView[] = [];
+    for (const verdict of verdicts) {
+      if (verdict.firing) {
+        const alert = await this.alerts.raise(verdict, now);
+        if (!alert) continue;
+        opened.push(alert);
+        this.logger.warn(
+          { alert: { rule: alert.rule, value: alert.value, threshold: alert.threshold } },
+          `Alert: ${alert.message}`,
         );
-        for (const alert of await this.alerts.resolveAllBut(rule, current, now)) {
-          resolved.push(alert);
-          this.logger.log({ alert: { rule: alert.rule } }, `Alert resolved: ${alert.message}`);
-        }
+      } else {
+        const alert = await this.alerts.resolve(verdict.rule, now, verdict.subject);
+        if (!alert) continue;
+        resolved.push(alert);
+        this.logger.log(
+          { alert: { rule: alert.rule, value: verdict.value, threshold: alert.threshold } },
+          `Alert resolved: ${alert.rule} is back at ${verdict.value}`,
+        );
       }
-      await this.notifyUndelivered();
-      return { evaluated: true, opened, resolved };
-    } finally {
-      this.running = false;
     }
+    for (const rule of PER_SUBJECT_RULES) {
+      const current = verdicts.flatMap((verdict) =>
+        verdict.rule === rule && verdict.firing && verdict.subject ? [verdict.subject] : [],
+      );
+      for (const alert of await this.alerts.resolveAllBut(rule, current, now)) {
+        resolved.push(alert);
+        this.logger.log({ alert: { rule: alert.rule } }, `Alert resolved: ${alert.message}`);
+      }
+    }
+    await this.notifyUndelivered();
+    return { evaluated: true, opened, resolved };
   }
 
   private async measure(now: Date): Promise<AlertMeasurements> {
@@ -193,7 +191,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.task.stop();
     await this.queue;
     await this.lock.release();
   }

@@ -18,7 +18,10 @@ export class EvaluatorLock {
     private readonly key: number,
   ) {}
 
-  /** Whether this instance is (or has just become) the evaluator. */
+  /**
+   * Whether this instance is (or has just become) the evaluator. Throws when the database cannot
+   * be reached: the evaluation fails and is retried with back-off (RecurringTask).
+   */
   async acquire(): Promise<boolean> {
     if (!this.url) return true;
     if (this.client) {
@@ -33,6 +36,8 @@ export class EvaluatorLock {
       connectionString: this.url,
       application_name: 'sms-alert-evaluator',
       connectionTimeoutMillis: 3_000,
+      // The check of a held lock must not wait for a server that stopped answering.
+      query_timeout: 5_000,
       keepAlive: true,
     });
     // A lost connection took the lock with it; the next acquire() finds out and reconnects.
@@ -49,7 +54,8 @@ export class EvaluatorLock {
         return true;
       }
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not take the alert evaluation lock');
+      await client.end().catch(() => undefined);
+      throw error;
     }
     await client.end().catch(() => undefined);
     return false;

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { RecurringTask } from '../../common/recurring-task';
 import { SmsEvent, SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
@@ -58,8 +59,6 @@ interface TrackedMessage {
   verification_id: string | null;
 }
 
-const PRICE_SWEEP_INTERVAL_MS = 60_000;
-
 /**
  * Delivery state of every SMS we sent through Programmable Messaging, from Twilio's signed status
  * callbacks: analytics events, suppression of numbers that bounce permanently, and Twilio's real
@@ -74,7 +73,7 @@ export class DeliveryTrackingService
 {
   private readonly logger = new Logger('DeliveryTracking');
   private readonly config: AnalyticsConfig;
-  private sweeper?: NodeJS.Timeout;
+  private readonly pricePoll: RecurringTask;
   /** Inserts of just-sent messages still in flight, so a fast callback can wait for its row. */
   private readonly tracking = new Map<string, Promise<void>>();
   private readonly messageWrites = new WriteBatcher<SentMessage & { trackedAt: Date }>((batch) =>
@@ -91,6 +90,15 @@ export class DeliveryTrackingService
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('analytics', { infer: true });
+    this.pricePoll = new RecurringTask(
+      {
+        name: 'Twilio price poll',
+        intervalMs: this.config.pricePollIntervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.fetchDuePrices(),
+      this.logger,
+    );
   }
 
   onModuleInit(): void {
@@ -107,12 +115,11 @@ export class DeliveryTrackingService
       this.tracking.set(sid, insert);
     });
     this.filters.register('bounced', (target) => this.isDeliverable(target.phoneHash));
-    this.sweeper = setInterval(() => void this.fetchDuePrices(), PRICE_SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
+    this.pricePoll.start();
   }
 
-  onModuleDestroy(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
+  async onModuleDestroy(): Promise<void> {
+    await this.pricePoll.stop();
   }
 
   /** Before the database pools close: messages sent so far keep their tracking rows. */
@@ -155,7 +162,11 @@ export class DeliveryTrackingService
     return { changed: true };
   }
 
-  /** Fetches Twilio's price for finished messages whose price is still an estimate. */
+  /**
+   * Fetches Twilio's price for finished messages whose price is still an estimate, and how many it
+   * priced. It stops at the first failure (Twilio or the database unreachable), which it throws;
+   * the prices recorded before it stay, the rest wait for the next poll.
+   */
   async fetchDuePrices(limit = 100): Promise<number> {
     const now = this.clock.now();
     const due = await this.analytics.rows<{ sid: string }>(
@@ -170,13 +181,8 @@ export class DeliveryTrackingService
     );
     let priced = 0;
     for (const { sid } of due) {
-      try {
-        const price = await this.providers.messagePrice(sid);
-        if (price && (await this.recordPrice(sid, price.amount, price.currency))) priced += 1;
-      } catch (error) {
-        this.logger.warn({ err: error }, 'could not fetch a message price');
-        break;
-      }
+      const price = await this.providers.messagePrice(sid);
+      if (price && (await this.recordPrice(sid, price.amount, price.currency))) priced += 1;
     }
     return priced;
   }

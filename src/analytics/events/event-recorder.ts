@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Hasher } from '../../common/hasher';
+import { RecurringTask } from '../../common/recurring-task';
 import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
 import { requestContext } from '../../common/request-context';
 import { Configuration } from '../../config/configuration';
@@ -79,17 +80,17 @@ const bucketColumns = [...RESPONSE_TIME_BUCKETS_MS.map((limit) => `rt_le_${limit
 /**
  * Writes events in batches, off the request path: publishing only appends to a buffer, a timer
  * flushes it (one statement inserts the events and updates the hourly rollups), and shutdown
- * flushes what is left. A database outage keeps events buffered, up to a bound.
+ * flushes what is left. A database outage keeps events buffered, up to a bound, and the flushes
+ * back off (RecurringTask) until a write succeeds again.
  */
 @Injectable()
 export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('EventRecorder');
   private readonly config: AnalyticsConfig;
   private buffer: RecordedEvent[] = [];
-  private timer?: NodeJS.Timeout;
+  private readonly task: RecurringTask;
   private flushing?: Promise<void>;
   private dropped = 0;
-  private failing = false;
 
   constructor(
     private readonly database: AnalyticsDatabase,
@@ -98,6 +99,15 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('analytics', { infer: true });
+    this.task = new RecurringTask(
+      {
+        name: 'analytics writes',
+        intervalMs: this.config.flushIntervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.writeBuffered(),
+      this.logger,
+    );
   }
 
   onModuleInit(): void {
@@ -106,8 +116,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
       return;
     }
     this.events.subscribe((event) => this.capture(event));
-    this.timer = setInterval(() => void this.flush(), this.config.flushIntervalMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** Events dropped because the buffer was full while the database was unreachable. */
@@ -138,13 +147,22 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
       this.dropped += excess;
     }
     // A write in progress takes what arrives meanwhile (writeAll loops until the buffer is empty);
-    // starting another flush per event would split the load into many small inserts.
-    if (this.buffer.length >= this.config.batchSize && !this.flushing) void this.flush();
+    // starting another flush per event would split the load into many small inserts. While writes
+    // fail, the task's back-off decides when to try again, not the traffic.
+    if (this.buffer.length >= this.config.batchSize && !this.flushing) this.task.runSoon();
   }
 
-  /** Writes everything buffered so far; concurrent callers share one flush at a time. */
+  /**
+   * Writes everything buffered so far; concurrent callers share one flush at a time. Never
+   * throws: what could not be written stays buffered for the next flush.
+   */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    await this.writeBuffered().catch(() => undefined);
+  }
+
+  /** As flush(), but throws when a write fails. */
+  private async writeBuffered(): Promise<void> {
+    while (this.flushing) await this.flushing.catch(() => undefined);
     if (this.buffer.length === 0) return;
     this.flushing = this.writeAll().finally(() => (this.flushing = undefined));
     await this.flushing;
@@ -153,17 +171,8 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private async writeAll(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.config.batchSize);
-      try {
-        await this.write(batch);
-        this.buffer.splice(0, batch.length);
-        if (this.failing) this.logger.log('analytics writes recovered');
-        this.failing = false;
-      } catch (error) {
-        if (!this.failing)
-          this.logger.warn({ err: error }, 'analytics write failed; events stay buffered');
-        this.failing = true;
-        return;
-      }
+      await this.write(batch);
+      this.buffer.splice(0, batch.length);
     }
   }
 
@@ -215,13 +224,13 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     );
   }
 
-  onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onModuleDestroy(): Promise<void> {
+    await this.task.stop();
   }
 
   /** Runs before the database pools close: nothing accepted is lost on a graceful stop. */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    await this.task.stop();
     await this.flush();
     if (this.buffer.length > 0) {
       this.logger.error(

@@ -12,8 +12,22 @@ describe('dependencyFailureReason', () => {
     ['ECONNRESET', 'read ECONNRESET'],
     ['ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.5:5432'],
     ['ENOTFOUND', 'getaddrinfo ENOTFOUND db'],
+    ['EMFILE', 'connect EMFILE 10.0.0.5:5432 - Local (undefined:undefined)'],
   ])('recognises the socket error %s', (code, message) => {
     expect(dependencyFailureReason(driverError(message, code))).toBe(code);
+  });
+
+  it('recognises a unix socket that vanished, and no other missing file', () => {
+    const vanished = Object.assign(
+      driverError('connect ENOENT /var/run/postgresql/.s.PGSQL.5432', 'ENOENT'),
+      { syscall: 'connect' },
+    );
+    const missingFile = Object.assign(driverError("ENOENT: no such file, open 'x'", 'ENOENT'), {
+      syscall: 'open',
+    });
+
+    expect(dependencyFailureReason(vanished)).toBe('ENOENT');
+    expect(dependencyFailureReason(missingFile)).toBeUndefined();
   });
 
   it.each([
@@ -21,6 +35,14 @@ describe('dependencyFailureReason', () => {
     ['57P02', 'terminating connection because of crash of another server process'],
     ['57P03', 'the database system is starting up'],
     ['53300', 'sorry, too many clients already'],
+    ['53300', 'too many connections for database "sms"'],
+    ['53300', 'too many connections for role "sms_app"'],
+    ['55000', 'database "sms" is not currently accepting connections'],
+    ['3D000', 'database "sms" does not exist'],
+    ['28P01', 'password authentication failed for user "sms_app"'],
+    ['28000', 'role "sms_app" is not permitted to log in'],
+    ['28000', 'pg_hba.conf rejects connection for host "10.0.0.7", user "sms_app"'],
+    ['57P04', 'terminating connection because database was dropped'],
     ['57014', 'canceling statement due to statement timeout'],
     ['08006', 'connection failure'],
     ['08001', 'could not establish connection'],
@@ -76,7 +98,10 @@ describe('dependencyFailureReason', () => {
   it.each([
     ['a unique violation', driverError('duplicate key value', '23505')],
     ['a syntax error', driverError('syntax error at or near "SELEC"', '42601')],
-    ['a failed password', driverError('password authentication failed', '28P01')],
+    [
+      'a statement refused for a setting (55000)',
+      driverError('prepared transactions are disabled', '55000'),
+    ],
     ['a missing table', driverError('relation "x" does not exist', '42P01')],
     ['a programming error', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['a string', 'ECONNREFUSED'],

@@ -24,10 +24,11 @@ function pgError(message: string, code: string): Error {
 
 const refused = () => pgError('connect ECONNREFUSED 10.0.0.5:5432', 'ECONNREFUSED');
 
-/** A reply that records what the filter sent. */
-function replyRecorder() {
+/** A reply that records what the filter sent; `clientGone`: its connection was already closed. */
+function replyRecorder({ clientGone = false } = {}) {
   const sent: { status?: number; headers?: Record<string, string>; body?: unknown } = {};
   const reply = {
+    raw: { socket: { destroyed: clientGone } },
     headers(headers: Record<string, string>) {
       sent.headers = headers;
       return reply;
@@ -138,6 +139,15 @@ describe('HttpExceptionFilter logging', () => {
 
     expect(second.sent).toEqual(first.sent);
     expect(second.sent).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+  });
+
+  it('logs no outage for a request whose client went away (a body cut off: ECONNRESET)', () => {
+    const aborted = pgError('aborted', 'ECONNRESET');
+    filter.catch(aborted, replyRecorder({ clientGone: true }).host);
+
+    expect(warn).not.toHaveBeenCalled();
+    filter.catch(aborted, replyRecorder().host);
+    expect(warn).toHaveBeenCalledTimes(1);
   });
 
   it('logs an unexpected error with its stack, every time', () => {

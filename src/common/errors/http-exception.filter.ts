@@ -115,7 +115,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, headers } = toEnvelope(exception);
-    if (status === 503) this.logUnavailable(exception);
+    // A body cut off by its client (or by HTTP_REQUEST_TIMEOUT_MS) fails with ECONNRESET like a
+    // lost database connection; nothing is down, and nobody is left to answer.
+    const clientGone = reply.raw?.socket?.destroyed === true;
+    if (status === 503 && !clientGone) this.logUnavailable(exception);
     else if (status >= 500) this.logUnexpected(exception);
     void reply.headers(headers).status(status).send(body);
   }
