@@ -8,16 +8,16 @@ import { ConfigService } from '@nestjs/config';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
+import { AdvisoryLock } from '../database/advisory-lock';
 import { Sql } from '../database/sql';
 import { PostgresRateLimitStore } from '../rate-limit/store/postgres-rate-limit.store';
 import { RateLimitStore } from '../rate-limit/store/rate-limit-store';
 import { VERIFICATION_STATUSES } from '../sms/verification.entity';
 import { RetentionConfig } from './retention.config';
-import { RetentionLock } from './retention-lock';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-/** Any constant unique among this database's advisory locks (the alert evaluator has 0x534d5341). */
+/** Any constant unique among this database's advisory locks (see EXPIRY_SWEEP_LOCK_KEY too). */
 export const RETENTION_LOCK_KEY = 0x534d5352;
 
 export const RETENTION_TABLES = [
@@ -95,7 +95,7 @@ interface Purge {
 export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
   private readonly config: RetentionConfig;
-  private readonly lock: RetentionLock;
+  private readonly lock: AdvisoryLock;
   private timer?: NodeJS.Timeout;
   private current?: Promise<RetentionRun>;
   private stopping = false;
@@ -108,7 +108,11 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('retention', { infer: true });
-    this.lock = new RetentionLock(config.get('database', { infer: true }).url, RETENTION_LOCK_KEY);
+    this.lock = new AdvisoryLock(
+      config.get('database', { infer: true }).url,
+      RETENTION_LOCK_KEY,
+      'sms-retention',
+    );
   }
 
   onApplicationBootstrap(): void {
