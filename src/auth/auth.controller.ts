@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -14,6 +14,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { ErrorEnvelopeDto, RateLimitedEnvelopeDto } from '../common/errors/error-envelope.dto';
+import { ProofOutcomeInterceptor } from '../sms/proof-outcome.interceptor';
 import { AuthService } from './auth.service';
 import { Authenticated, CurrentUser } from './authenticated.decorator';
 import {
@@ -63,6 +64,8 @@ const UNAVAILABLE = 'Limits cannot be checked right now (their store is down)';
 @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body or phone number' })
 @ApiTooManyRequestsResponse({ type: RateLimitedEnvelopeDto, description: TOO_MANY })
 @ApiServiceUnavailableResponse({ type: RateLimitedEnvelopeDto, description: UNAVAILABLE })
+// An SMS code counts as verified only if the endpoint that took it answers success.
+@UseInterceptors(ProofOutcomeInterceptor)
 @Controller('auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}

@@ -6,7 +6,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { AlertRule } from '../analytics/alerts/alert-rules';
 import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
-import { SMS_EVENT_STATUSES, SmsEvent, SmsEvents } from '../common/events/sms-events';
+import {
+  SECURITY_INCIDENT_KINDS,
+  SMS_EVENT_STATUSES,
+  SmsEvent,
+  SmsEvents,
+  securityIncidentOf,
+} from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { SmsProviders } from '../sms/providers/sms-providers';
 import { PURPOSES } from '../sms/purpose';
@@ -39,6 +45,7 @@ export class MetricsService implements OnModuleInit {
 
   private readonly smsEvents: Counter<'status' | 'purpose' | 'country'>;
   private readonly rateLimitRejections: Counter<'layer'>;
+  private readonly securityIncidents: Counter<'kind'>;
   private readonly providerDuration: Histogram<'provider' | 'outcome'>;
   private readonly spend: Counter<'currency'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -67,6 +74,18 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['layer'],
       registers,
     });
+    this.securityIncidents = new Counter({
+      name: 'sms_security_incidents_total',
+      help:
+        'Security incidents by kind: code-attempts (a verification out of wrong-code attempts), ' +
+        'verify-phone and verify-ip (code checks refused by their limits), password-phone and ' +
+        'password-ip (password attempts refused by their limits), webhook-signature (a Twilio ' +
+        'callback with a bad signature)',
+      labelNames: ['kind'],
+      registers,
+    });
+    // Every kind from zero, so rate() and increase() see the first incident of each.
+    for (const kind of SECURITY_INCIDENT_KINDS) this.securityIncidents.inc({ kind }, 0);
     this.providerDuration = new Histogram({
       name: 'sms_provider_request_duration_seconds',
       help: 'Duration of the SMS provider (Twilio) call of each send, by provider and outcome',
@@ -184,6 +203,8 @@ export class MetricsService implements OnModuleInit {
     if (event.status === 'rate_limited') {
       this.rateLimitRejections.inc({ layer: this.layers.of(event.layer) });
     }
+    const incident = securityIncidentOf(event);
+    if (incident) this.securityIncidents.inc({ kind: incident });
     if (event.providerLatencyMs !== undefined && event.providerLatencyMs >= 0) {
       this.providerDuration.observe(
         {
