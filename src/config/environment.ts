@@ -314,6 +314,12 @@ export class Environment {
   @Max(3600)
   SMS_VERIFICATION_TOKEN_TTL_SECONDS = 600;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  SMS_EXPIRY_SWEEP_INTERVAL_MS = 60_000;
+
   @Transform(toTrimmed)
   @IsOptional()
   @Matches(/^\+[1-9]\d{6,14}:\d{4,10}(\s*,\s*\+[1-9]\d{6,14}:\d{4,10})*$/, {

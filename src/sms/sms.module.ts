@@ -3,6 +3,7 @@ import { PhoneModule } from '../phone/phone.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
+import { ExpirySweeper } from './expiry-sweeper';
 import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
@@ -18,6 +19,7 @@ import { VerificationService } from './verification.service';
     DeliveryFilters,
     CarrierLookupService,
     SmsNotifier,
+    ExpirySweeper,
   ],
   exports: [VerificationService, DeliveryFilters, SmsProviders, SmsNotifier],
 })
