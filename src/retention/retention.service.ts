@@ -28,7 +28,9 @@ export const RETENTION_TABLES = [
   'sms_rate_limits',
   'sms_events',
   'sms_event_rollups',
+  'sms_response_time_rollups',
   'sms_messages',
+  'sms_request_timings',
 ] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
@@ -77,7 +79,18 @@ const OLD_ROLLUPS = batchDelete(
   ['bucket', 'country_code', 'purpose', 'status'],
   `bucket <= $2`,
 );
+const OLD_RESPONSE_TIME_ROLLUPS = batchDelete(
+  'sms_response_time_rollups',
+  ['bucket', 'country_code', 'purpose'],
+  `bucket <= $2`,
+);
 const OLD_MESSAGES = batchDelete('sms_messages', ['sid'], `created_at < $2`);
+const OLD_REQUEST_TIMINGS = batchDelete('sms_request_timings', ['minute', 'route'], `minute < $2`);
+/**
+ * Per-minute request timings serve the response-time alert (the last hour) and a look back at an
+ * incident; the reports' response times live in the hourly rollups.
+ */
+export const REQUEST_TIMINGS_RETENTION_DAYS = 7;
 
 /** One kind of row past its retention; `deleteBatch` removes up to `limit` and says how many. */
 interface Purge {
@@ -214,7 +227,11 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
         : []),
       analytics('sms_events', OLD_EVENTS, [analyticsCutoff]),
       analytics('sms_event_rollups', OLD_ROLLUPS, [lastOldBucket]),
+      analytics('sms_response_time_rollups', OLD_RESPONSE_TIME_ROLLUPS, [lastOldBucket]),
       analytics('sms_messages', OLD_MESSAGES, [analyticsCutoff]),
+      analytics('sms_request_timings', OLD_REQUEST_TIMINGS, [
+        new Date(now.getTime() - REQUEST_TIMINGS_RETENTION_DAYS * DAY_MS),
+      ]),
     ];
   }
 
