@@ -586,10 +586,23 @@ export class Environment {
   @Min(1)
   ALERT_RATE_LIMIT_VIOLATIONS_PER_HOUR = 100;
 
+  /** Unset: a share of SMS_DAILY_BUDGET (ALERT_DAILY_COST_BUDGET_SHARE); 0: no cost alert. */
+  @Transform(({ value }) => toDecimal({ value: toTrimmed({ value }) }))
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  ALERT_DAILY_COST?: number;
+
   @Transform(toDecimal)
   @IsNumber()
   @Min(0)
-  ALERT_DAILY_COST = 0;
+  @Max(1)
+  ALERT_DAILY_COST_BUDGET_SHARE = 0.8;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_SECURITY_INCIDENTS_PER_HOUR = 50;
 
   @Transform(toInteger)
   @IsInt()

@@ -151,8 +151,10 @@ export class MetricsService implements OnModuleInit {
       failure_rate: alerts.failureRate,
       response_time: alerts.responseTimeMs / 1000,
       rate_limit_violations: alerts.rateLimitViolationsPerHour,
+      // The effective threshold: ALERT_DAILY_COST, or its share of SMS_DAILY_BUDGET.
       daily_cost: alerts.dailyCost ?? 0,
       webhook_failures: alerts.webhookFailuresPerHour,
+      security_incidents: alerts.securityIncidentsPerHour,
     };
     const threshold = new Gauge({
       name: 'sms_alert_threshold',

@@ -7,6 +7,7 @@ export const ALERT_RULES = [
   'rate_limit_violations',
   'daily_cost',
   'webhook_failures',
+  'security_incidents',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -16,12 +17,17 @@ export interface AlertMeasurements {
   sends: number;
   /** `failed` plus `undelivered` events of the last hour. */
   failures: number;
-  /** p95 response time of the requests that produced SMS events in the last hour. */
+  /**
+   * p95 response time of every SMS and auth request of the last hour, read from a histogram: the
+   * upper bound of its bucket (exact against thresholds that are bucket bounds, like 2000 ms).
+   */
   responseTimeP95Ms: number | null;
   rateLimitViolations: number;
   /** Spend since midnight UTC. */
   dailyCost: number;
   webhookFailures: number;
+  /** Security incidents of the last hour (see SECURITY_INCIDENT_KINDS). */
+  securityIncidents: number;
 }
 
 /** One rule's verdict: above its threshold (an alert opens or stays open) or not (it resolves). */
@@ -61,7 +67,7 @@ export function judgeAlerts(
       firing: p95 > config.responseTimeMs,
       value: p95,
       threshold: config.responseTimeMs,
-      message: `p95 response time of the SMS endpoints over the last hour is ${p95} ms, above ${config.responseTimeMs} ms`,
+      message: `p95 response time of the SMS and auth endpoints over the last hour is ${p95} ms, above ${config.responseTimeMs} ms`,
     },
     {
       rule: 'rate_limit_violations',
@@ -75,7 +81,11 @@ export function judgeAlerts(
       firing: config.dailyCost !== undefined && dailyCost > config.dailyCost,
       value: dailyCost,
       threshold: config.dailyCost ?? 0,
-      message: `SMS spend today (UTC) is ${dailyCost} ${currency}, above ${config.dailyCost ?? 0} ${currency}`,
+      message:
+        `SMS spend today (UTC) is ${dailyCost} ${currency}, above ${config.dailyCost ?? 0} ${currency}` +
+        (config.dailyCostSource?.variable === 'SMS_DAILY_BUDGET'
+          ? ` (${percent(config.dailyCostSource.share)} of SMS_DAILY_BUDGET; sends stop at the budget)`
+          : ''),
     },
     {
       rule: 'webhook_failures',
@@ -85,6 +95,16 @@ export function judgeAlerts(
       message:
         `${measured.webhookFailures} Twilio status callbacks refused or failed in the last hour, ` +
         `more than ${config.webhookFailuresPerHour} (check TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL)`,
+    },
+    {
+      rule: 'security_incidents',
+      firing: measured.securityIncidents > config.securityIncidentsPerHour,
+      value: measured.securityIncidents,
+      threshold: config.securityIncidentsPerHour,
+      message:
+        `${measured.securityIncidents} security incidents in the last hour (code budgets spent, ` +
+        `code-check or password limits hit, bad webhook signatures), more than ` +
+        `${config.securityIncidentsPerHour}; GET /analytics/sms/security shows which`,
     },
   ];
 }
