@@ -840,13 +840,18 @@ export class VerificationService {
       channel: 'sms',
       status: approved ? 'approved' : 'pending',
       valid: approved,
-      date_created: row.created_at.toISOString(),
-      date_updated: row.updated_at.toISOString(),
+      date_created: twilioDate(row.created_at),
+      date_updated: twilioDate(row.updated_at),
     };
   }
 }
 
 const TYPICAL_TWILIO_LATENCY_MS = 150;
+
+/** ISO 8601 in whole seconds, as Twilio writes its dates ("2024-01-01T00:00:00Z"). */
+function twilioDate(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 /**
  * Waits about as long as a provider call would, so timing does not tell a number with an account
