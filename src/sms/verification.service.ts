@@ -278,9 +278,10 @@ export class VerificationService {
     // Count the attempt before comparing, atomically: concurrent guesses cannot share a slot.
     const counted = await this.attemptCounts.add({ phoneHash, purpose: input.purpose, now });
     if (!counted) {
-      throw this.reported(await this.explainUncountedAttempt(phoneHash, input.purpose, now), {
-        ...checked,
-      });
+      throw this.reported(
+        await this.explainUncountedAttempt(phoneHash, input.purpose, now),
+        checked,
+      );
     }
 
     const correct = await this.compare(counted, phone.e164, input.code).catch((error: unknown) => {
