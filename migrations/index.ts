@@ -7,8 +7,8 @@ import { CreateSmsAnalytics1764072410000 } from './1764072410000-create-sms-anal
 import { CreateSmsAlerts1764072500000 } from './1764072500000-create-sms-alerts';
 import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-indexes';
 import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
-import { AnalyticsOutcomes1764072800000 } from './1764072800000-analytics-outcomes';
-import { CreateSmsRequestTimings1764072810000 } from './1764072810000-create-sms-request-timings';
+import { AnalyticsOutcomes1764072860000 } from './1764072860000-analytics-outcomes';
+import { CreateSmsRequestTimings1764072870000 } from './1764072870000-create-sms-request-timings';
 
 /**
  * Every migration, oldest first. A new migration file is added here too: the list is explicit so
@@ -24,13 +24,13 @@ export const ALL_MIGRATIONS: Function[] = [
   CreateSmsAlerts1764072500000,
   AddRetentionIndexes1764072600000,
   VerificationFillfactor1764072700000,
-  AnalyticsOutcomes1764072800000,
-  CreateSmsRequestTimings1764072810000,
+  AnalyticsOutcomes1764072860000,
+  CreateSmsRequestTimings1764072870000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */
 export const ANALYTICS_MIGRATIONS: Function[] = [
   CreateSmsAnalytics1764072410000,
-  AnalyticsOutcomes1764072800000,
-  CreateSmsRequestTimings1764072810000,
+  AnalyticsOutcomes1764072860000,
+  CreateSmsRequestTimings1764072870000,
 ];

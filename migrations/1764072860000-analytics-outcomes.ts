@@ -25,8 +25,8 @@ const BUCKETS = 73;
  * rollup hours whose events retention had already partly deleted lose those events).
  * Part of ANALYTICS_MIGRATIONS: it touches analytics tables only.
  */
-export class AnalyticsOutcomes1764072800000 implements MigrationInterface {
-  name = 'AnalyticsOutcomes1764072800000';
+export class AnalyticsOutcomes1764072860000 implements MigrationInterface {
+  name = 'AnalyticsOutcomes1764072860000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "sms_events" RENAME COLUMN "session_id" TO "request_id"`);

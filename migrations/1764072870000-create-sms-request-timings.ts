@@ -4,8 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Per-minute response times of every SMS and auth request (issue 15 item 6): the response-time
  * alert judged only requests that recorded an SMS event. Part of ANALYTICS_MIGRATIONS.
  */
-export class CreateSmsRequestTimings1764072810000 implements MigrationInterface {
-  name = 'CreateSmsRequestTimings1764072810000';
+export class CreateSmsRequestTimings1764072870000 implements MigrationInterface {
+  name = 'CreateSmsRequestTimings1764072870000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
