@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { ROLLUP_DETAIL_SQL } from '../src/analytics/events/sms-event-rollup.entity';
+import { RESPONSE_TIME_BUCKETS, sqlBucketOf } from '../src/analytics/response-time-histogram';
 import { AppProcess } from './support/app.process';
 import {
   BENCH_DATABASE_PREFIX,
@@ -30,7 +32,7 @@ const RANGE_DAYS = 30;
 const TARGET_MS = 200;
 /** As in run.ts: a logical database of its own, keys under a run prefix. */
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
-const ENDPOINTS = ['summary', 'success-rates', 'costs', 'countries', 'failures'];
+const ENDPOINTS = ['summary', 'success-rates', 'costs', 'countries', 'failures', 'security'];
 
 /**
  * One INSERT … SELECT generate_series: countries ET/US/GB/CA/AU (55/20/10/8/7 %), purposes
@@ -43,7 +45,7 @@ const SEED_EVENTS = `
 INSERT INTO sms_events
   (phone_hash, purpose, status, channel, verification_id, provider_sid, country_code, cost,
    currency, cost_source, occurred_at, response_time_ms, provider_latency_ms, error_code,
-   error_message, user_agent, ip_hash, session_id, encoding, segments, layer)
+   error_message, user_agent, ip_hash, request_id, encoding, segments, layer)
 SELECT md5(i::text) || md5((i % 300000)::text),
        CASE WHEN p < 0.40 THEN 'login' WHEN p < 0.75 THEN 'registration'
             WHEN p < 0.90 THEN 'two_factor' ELSE 'password_reset' END,
@@ -84,19 +86,26 @@ SELECT md5(i::text) || md5((i % 300000)::text),
 /** The hourly rollups the EventRecorder keeps, rebuilt from the seeded events. */
 const SEED_ROLLUPS = `
 INSERT INTO sms_event_rollups
-  (bucket, country_code, purpose, status, events, cost, estimated_cost_events, response_count,
-   response_ms_sum, rt_le_100, rt_le_250, rt_le_500, rt_le_1000, rt_le_2000, rt_le_5000, rt_gt_5000)
-SELECT date_trunc('hour', occurred_at), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
-       status, count(*), COALESCE(sum(cost), 0), count(*) FILTER (WHERE cost_source = 'estimate'),
-       count(response_time_ms), COALESCE(sum(response_time_ms), 0),
-       count(*) FILTER (WHERE response_time_ms <= 100),
-       count(*) FILTER (WHERE response_time_ms > 100 AND response_time_ms <= 250),
-       count(*) FILTER (WHERE response_time_ms > 250 AND response_time_ms <= 500),
-       count(*) FILTER (WHERE response_time_ms > 500 AND response_time_ms <= 1000),
-       count(*) FILTER (WHERE response_time_ms > 1000 AND response_time_ms <= 2000),
-       count(*) FILTER (WHERE response_time_ms > 2000 AND response_time_ms <= 5000),
-       count(*) FILTER (WHERE response_time_ms > 5000)
-  FROM sms_events GROUP BY 1, 2, 3, 4`;
+  (bucket, country_code, purpose, status, detail, events, cost, estimated_cost_events,
+   response_count, response_ms_sum)
+SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+       status, ${ROLLUP_DETAIL_SQL}, count(*), COALESCE(sum(cost), 0),
+       count(*) FILTER (WHERE cost_source = 'estimate'), count(response_time_ms),
+       COALESCE(sum(response_time_ms), 0)
+  FROM sms_events GROUP BY 1, 2, 3, 4, 5`;
+
+/** Their response-time histograms, likewise. */
+const SEED_RESPONSE_TIMES = `
+INSERT INTO sms_response_time_rollups (bucket, country_code, purpose, responses, rt_histogram)
+SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+       count(*),
+       ARRAY[${Array.from(
+         { length: RESPONSE_TIME_BUCKETS },
+         (_, index) => `count(*) FILTER (WHERE rt_bucket = ${index})`,
+       ).join(', ')}]::integer[]
+  FROM (SELECT occurred_at, country_code, purpose, ${sqlBucketOf('response_time_ms')} AS rt_bucket
+          FROM sms_events WHERE response_time_ms IS NOT NULL) AS event
+ GROUP BY 1, 2, 3`;
 
 async function timeEndpoint(
   app: AppProcess,
@@ -173,8 +182,10 @@ async function run(cleanup: Cleanup): Promise<void> {
   const seedStarted = performance.now();
   await client.query(SEED_EVENTS, [EVENTS]);
   await client.query(SEED_ROLLUPS);
+  await client.query(SEED_RESPONSE_TIMES);
   await client.query('VACUUM (ANALYZE) sms_events');
   await client.query('VACUUM (ANALYZE) sms_event_rollups');
+  await client.query('VACUUM (ANALYZE) sms_response_time_rollups');
   const seedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
   const { rows } = await client.query<{ count: string }>(
     'SELECT count(*) AS count FROM sms_event_rollups',

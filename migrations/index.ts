@@ -9,6 +9,8 @@ import { AddRetentionIndexes1764072600000 } from './1764072600000-add-retention-
 import { VerificationFillfactor1764072700000 } from './1764072700000-verification-fillfactor';
 import { PumpingHoldsByScope1764072840000 } from './1764072840000-pumping-holds-by-scope';
 import { AlertSubjects1764072850000 } from './1764072850000-alert-subjects';
+import { AnalyticsOutcomes1764072860000 } from './1764072860000-analytics-outcomes';
+import { CreateSmsRequestTimings1764072870000 } from './1764072870000-create-sms-request-timings';
 import { VerificationProviderSid1796390000000 } from './1796390000000-verification-provider-sid';
 
 /**
@@ -27,8 +29,14 @@ export const ALL_MIGRATIONS: Function[] = [
   VerificationFillfactor1764072700000,
   PumpingHoldsByScope1764072840000,
   AlertSubjects1764072850000,
+  AnalyticsOutcomes1764072860000,
+  CreateSmsRequestTimings1764072870000,
   VerificationProviderSid1796390000000,
 ];
 
 /** What runs on ANALYTICS_DB_URL when analytics live in a database of their own. */
-export const ANALYTICS_MIGRATIONS: Function[] = [CreateSmsAnalytics1764072410000];
+export const ANALYTICS_MIGRATIONS: Function[] = [
+  CreateSmsAnalytics1764072410000,
+  AnalyticsOutcomes1764072860000,
+  CreateSmsRequestTimings1764072870000,
+];

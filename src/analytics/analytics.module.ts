@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmsModule } from '../sms/sms.module';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
@@ -9,7 +8,7 @@ import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
 import { EventRecorder } from './events/event-recorder';
-import { TimingInterceptor } from './timing.interceptor';
+import { RequestTimings } from './request-timings';
 import { TwilioSignatureGuard } from './webhooks/twilio-webhook.guard';
 import { TwilioStatusController } from './webhooks/twilio-status.controller';
 import { WebhookStats } from './webhooks/webhook-stats';
@@ -24,7 +23,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
     DeliveryTrackingService,
     WebhookStats,
     TwilioSignatureGuard,
-    { provide: APP_INTERCEPTOR, useClass: TimingInterceptor },
+    RequestTimings,
     ...ALERT_PROVIDERS,
   ],
   exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post, UseInterceptors } from '@nestjs/common';
 import {
   ApiBody,
   ApiExtraModels,
@@ -23,6 +23,7 @@ import {
   PhoneNotVerifiedError,
   SamePhoneNumberError,
 } from './auth.errors';
+import { ProofOutcomeInterceptor } from '../sms/proof-outcome.interceptor';
 import { AuthService } from './auth.service';
 import { Authenticated, CurrentUser } from './authenticated.decorator';
 import {
@@ -92,6 +93,8 @@ const InvalidBodyOrNumber = (...more: ProductError[]) =>
   new ServiceUnavailableError(),
   new RateLimitUnavailableError(undefined),
 )
+// An SMS code counts as verified only if the endpoint that took it answers success.
+@UseInterceptors(ProofOutcomeInterceptor)
 @Controller('auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}

@@ -363,6 +363,12 @@ export class Environment {
   @Max(3600)
   SMS_VERIFICATION_TOKEN_TTL_SECONDS = 600;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  SMS_EXPIRY_SWEEP_INTERVAL_MS = 60_000;
+
   @Transform(toTrimmed)
   @IsOptional()
   @Matches(/^\+[1-9]\d{6,14}:\d{4,10}(\s*,\s*\+[1-9]\d{6,14}:\d{4,10})*$/, {
@@ -651,10 +657,23 @@ export class Environment {
   @Min(1)
   ALERT_RATE_LIMIT_VIOLATIONS_PER_HOUR = 100;
 
+  /** Unset: a share of SMS_DAILY_BUDGET (ALERT_DAILY_COST_BUDGET_SHARE); 0: no cost alert. */
+  @Transform(({ value }) => toDecimal({ value: toTrimmed({ value }) }))
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  ALERT_DAILY_COST?: number;
+
   @Transform(toDecimal)
   @IsNumber()
   @Min(0)
-  ALERT_DAILY_COST = 0;
+  @Max(1)
+  ALERT_DAILY_COST_BUDGET_SHARE = 0.8;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  ALERT_SECURITY_INCIDENTS_PER_HOUR = 50;
 
   @Transform(toInteger)
   @IsInt()

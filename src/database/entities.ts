@@ -1,8 +1,9 @@
 import { SmsAlert } from '../analytics/alerts/sms-alert.entity';
 import { SmsMessage } from '../analytics/delivery/sms-message.entity';
 import { SmsSuppression } from '../analytics/delivery/sms-suppression.entity';
-import { SmsEventRollup } from '../analytics/events/sms-event-rollup.entity';
+import { SmsEventRollup, SmsResponseTimeRollup } from '../analytics/events/sms-event-rollup.entity';
 import { SmsEventRecord } from '../analytics/events/sms-event.entity';
+import { SmsRequestTiming } from '../analytics/events/sms-request-timing.entity';
 import { RefreshToken } from '../auth/refresh-token.entity';
 import { User } from '../auth/user.entity';
 import { DailySpend } from '../rate-limit/budget/daily-spend.entity';
@@ -19,6 +20,8 @@ export const ALL_ENTITIES: Function[] = [
   SmsSuppression,
   SmsEventRecord,
   SmsEventRollup,
+  SmsResponseTimeRollup,
+  SmsRequestTiming,
   SmsMessage,
   User,
   RefreshToken,

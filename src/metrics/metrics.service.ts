@@ -6,7 +6,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { AlertRule } from '../analytics/alerts/alert-rules';
 import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
-import { SMS_EVENT_STATUSES, SmsEvent, SmsEvents } from '../common/events/sms-events';
+import {
+  SECURITY_INCIDENT_KINDS,
+  SMS_EVENT_STATUSES,
+  SmsEvent,
+  SmsEvents,
+  securityIncidentOf,
+} from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
@@ -40,6 +46,7 @@ export class MetricsService implements OnModuleInit {
 
   private readonly smsEvents: Counter<'status' | 'purpose' | 'country'>;
   private readonly rateLimitRejections: Counter<'layer'>;
+  private readonly securityIncidents: Counter<'kind'>;
   private readonly providerDuration: Histogram<'provider' | 'outcome'>;
   private readonly spend: Counter<'currency'>;
   private readonly holdsStarted: Counter<'scope' | 'mode'>;
@@ -70,6 +77,18 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['layer'],
       registers,
     });
+    this.securityIncidents = new Counter({
+      name: 'sms_security_incidents_total',
+      help:
+        'Security incidents by kind: code-attempts (a verification out of wrong-code attempts), ' +
+        'verify-phone and verify-ip (code checks refused by their limits), password-phone and ' +
+        'password-ip (password attempts refused by their limits), webhook-signature (a Twilio ' +
+        'callback with a bad signature)',
+      labelNames: ['kind'],
+      registers,
+    });
+    // Every kind from zero, so rate() and increase() see the first incident of each.
+    for (const kind of SECURITY_INCIDENT_KINDS) this.securityIncidents.inc({ kind }, 0);
     this.providerDuration = new Histogram({
       name: 'sms_provider_request_duration_seconds',
       help: 'Duration of the SMS provider (Twilio) call of each send, by provider and outcome',
@@ -145,9 +164,11 @@ export class MetricsService implements OnModuleInit {
       failure_rate: alerts.failureRate,
       response_time: alerts.responseTimeMs / 1000,
       rate_limit_violations: alerts.rateLimitViolationsPerHour,
+      // The effective threshold: ALERT_DAILY_COST, or its share of SMS_DAILY_BUDGET.
       daily_cost: alerts.dailyCost ?? 0,
       webhook_failures: alerts.webhookFailuresPerHour,
       pumping_hold: config.get('pumping', { infer: true }).minConversion,
+      security_incidents: alerts.securityIncidentsPerHour,
     };
     const threshold = new Gauge({
       name: 'sms_alert_threshold',
@@ -201,6 +222,8 @@ export class MetricsService implements OnModuleInit {
     if (event.status === 'rate_limited') {
       this.rateLimitRejections.inc({ layer: this.layers.of(event.layer) });
     }
+    const incident = securityIncidentOf(event);
+    if (incident) this.securityIncidents.inc({ kind: incident });
     if (event.providerLatencyMs !== undefined && event.providerLatencyMs >= 0) {
       this.providerDuration.observe(
         {

@@ -173,11 +173,32 @@ describe('PhoneService', () => {
       });
     });
 
-    it('refuses Guernsey mobiles (+44 7911) unless GG is supported', () => {
-      expect(thrown(() => phones.normalize('+44 7911 123456'))).toMatchObject({
-        code: 'PHONE_COUNTRY_NOT_SUPPORTED',
-        country: 'GG',
-      });
+    // libphonenumber gives the Crown Dependencies' +44 ranges their own regions: GB in
+    // SUPPORTED_COUNTRIES does not cover them (README, "Phone numbers").
+    it.each([
+      ['Guernsey', '+44 7911 123456', 'GG'],
+      ['Guernsey', '+44 7781 123456', 'GG'],
+      ['Jersey', '+44 7797 712345', 'JE'],
+      ['the Isle of Man', '+44 7624 123456', 'IM'],
+      ['the Isle of Man', '+44 7524 123456', 'IM'],
+    ])(
+      'refuses mobiles of %s (%s) as %s unless that code is supported',
+      (_name, number, region) => {
+        expect(thrown(() => phones.normalize(number))).toMatchObject({
+          code: 'PHONE_COUNTRY_NOT_SUPPORTED',
+          country: region,
+        });
+        const withRegion = createPhoneService({
+          supportedCountries: ['ET', 'GB', region as 'GG' | 'JE' | 'IM'],
+        });
+        expect(withRegion.normalize(number)).toMatchObject({ country: region, type: 'MOBILE' });
+      },
+    );
+
+    it('counts only the ranges libphonenumber places in the UK as GB (+44 7400, +44 7924)', () => {
+      for (const number of ['+44 7400 123456', '+44 7924 123456']) {
+        expect(phones.normalize(number)).toMatchObject({ country: 'GB', type: 'MOBILE' });
+      }
     });
 
     it.each([

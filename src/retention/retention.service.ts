@@ -9,16 +9,16 @@ import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
 import { RecurringTask } from '../common/recurring-task';
 import { Configuration } from '../config/configuration';
+import { AdvisoryLock } from '../database/advisory-lock';
 import { Sql } from '../database/sql';
 import { PostgresRateLimitStore } from '../rate-limit/store/postgres-rate-limit.store';
 import { RateLimitStore } from '../rate-limit/store/rate-limit-store';
 import { VERIFICATION_STATUSES } from '../sms/verification.entity';
 import { RetentionConfig } from './retention.config';
-import { RetentionLock } from './retention-lock';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-/** Any constant unique among this database's advisory locks (the alert evaluator has 0x534d5341). */
+/** Any constant unique among this database's advisory locks (see EXPIRY_SWEEP_LOCK_KEY too). */
 export const RETENTION_LOCK_KEY = 0x534d5352;
 
 export const RETENTION_TABLES = [
@@ -29,7 +29,9 @@ export const RETENTION_TABLES = [
   'sms_rate_limits',
   'sms_events',
   'sms_event_rollups',
+  'sms_response_time_rollups',
   'sms_messages',
+  'sms_request_timings',
 ] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
@@ -78,7 +80,18 @@ const OLD_ROLLUPS = batchDelete(
   ['bucket', 'country_code', 'purpose', 'status'],
   `bucket <= $2`,
 );
+const OLD_RESPONSE_TIME_ROLLUPS = batchDelete(
+  'sms_response_time_rollups',
+  ['bucket', 'country_code', 'purpose'],
+  `bucket <= $2`,
+);
 const OLD_MESSAGES = batchDelete('sms_messages', ['sid'], `created_at < $2`);
+const OLD_REQUEST_TIMINGS = batchDelete('sms_request_timings', ['minute', 'route'], `minute < $2`);
+/**
+ * Per-minute request timings serve the response-time alert (the last hour) and a look back at an
+ * incident; the reports' response times live in the hourly rollups.
+ */
+export const REQUEST_TIMINGS_RETENTION_DAYS = 7;
 
 /** One kind of row past its retention; `deleteBatch` removes up to `limit` and says how many. */
 interface Purge {
@@ -96,7 +109,7 @@ interface Purge {
 export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
   private readonly config: RetentionConfig;
-  private readonly lock: RetentionLock;
+  private readonly lock: AdvisoryLock;
   private readonly task: RecurringTask;
   private current?: Promise<RetentionRun>;
   /** Why the last run could not purge a table. */
@@ -111,7 +124,11 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('retention', { infer: true });
-    this.lock = new RetentionLock(config.get('database', { infer: true }).url, RETENTION_LOCK_KEY);
+    this.lock = new AdvisoryLock(
+      config.get('database', { infer: true }).url,
+      RETENTION_LOCK_KEY,
+      'sms-retention',
+    );
     this.task = new RecurringTask(
       {
         name: 'retention',
@@ -219,7 +236,11 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
         : []),
       analytics('sms_events', OLD_EVENTS, [analyticsCutoff]),
       analytics('sms_event_rollups', OLD_ROLLUPS, [lastOldBucket]),
+      analytics('sms_response_time_rollups', OLD_RESPONSE_TIME_ROLLUPS, [lastOldBucket]),
       analytics('sms_messages', OLD_MESSAGES, [analyticsCutoff]),
+      analytics('sms_request_timings', OLD_REQUEST_TIMINGS, [
+        new Date(now.getTime() - REQUEST_TIMINGS_RETENTION_DAYS * DAY_MS),
+      ]),
     ];
   }
 

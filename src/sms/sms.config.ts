@@ -35,6 +35,8 @@ export interface SmsConfig {
   maxSendsPerVerification: number;
   expiryMinutes: Record<Purpose, number>;
   verificationTokenTtlSeconds: number;
+  /** How often pending verifications past their expiry are marked expired (expiry-sweeper.ts). */
+  expirySweepIntervalMs: number;
   /** E.164 → fixed code; empty when test numbers are off. */
   testNumbers: Map<string, string>;
   /** Test numbers were configured but are ignored because this is production. */
@@ -129,6 +131,7 @@ export function smsConfigFromEnvironment(environment: Environment, problems: str
       two_factor: environment.SMS_EXPIRY_TWO_FACTOR_MINUTES,
     },
     verificationTokenTtlSeconds: environment.SMS_VERIFICATION_TOKEN_TTL_SECONDS,
+    expirySweepIntervalMs: environment.SMS_EXPIRY_SWEEP_INTERVAL_MS,
     testNumbers: testNumbersAllowed ? testNumbers : new Map(),
     testNumbersIgnored: !testNumbersAllowed && testNumbers.size > 0,
     defaultLocale: environment.DEFAULT_LOCALE as Locale,

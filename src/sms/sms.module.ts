@@ -4,6 +4,7 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
 import { NumberHistory } from './number-history';
+import { ExpirySweeper } from './expiry-sweeper';
 import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
@@ -20,6 +21,7 @@ import { VerificationService } from './verification.service';
     NumberHistory,
     CarrierLookupService,
     SmsNotifier,
+    ExpirySweeper,
   ],
   exports: [VerificationService, DeliveryFilters, NumberHistory, SmsProviders, SmsNotifier],
 })

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
-import { SmsEvent, SmsEvents } from '../common/events/sms-events';
+import { SmsEvent, SmsEvents, lifecycleStatus } from '../common/events/sms-events';
 import { Hasher } from '../common/hasher';
 import { ProductError } from '../common/errors/product-error';
 import { RandomSource } from '../common/random';
@@ -12,6 +12,7 @@ import { Sql } from '../database/sql';
 import { StatementBatcher, WriteBatcher } from '../database/write-batcher';
 import { NormalizedPhone } from '../phone/phone.service';
 import { PhoneService } from '../phone/phone.service';
+import { PhoneCountryNotSupportedError, PhoneTypeNotAllowedError } from '../phone/phone.errors';
 import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
 import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { ActiveHold } from '../rate-limit/pumping/sms-hold.repository';
@@ -25,6 +26,7 @@ import {
 } from './sms.errors';
 import { DeliveryFilters } from './delivery-filters';
 import { NumberHistory } from './number-history';
+import { deferProofOutcome } from './proof-outcome.interceptor';
 import { Purpose } from './purpose';
 import { ProviderFailure, SendCodeReceipt, SmsProvider } from './providers/sms-provider';
 import { CarrierLookupService } from './carrier-lookup.service';
@@ -54,6 +56,8 @@ export interface CheckVerificationInput {
   clientIp: string;
   /** The number SmsRateLimitGuard already applied the code-check limits to for this request. */
   limitsAppliedTo?: string;
+  /** An auth endpoint's proof: its `verified` event waits for the endpoint's answer. */
+  asProof?: boolean;
 }
 
 /** SMS proof for an auth endpoint: the code itself, or the token verify-code handed out. */
@@ -199,7 +203,7 @@ export class VerificationService {
   }
 
   async send(input: SendVerificationInput): Promise<VerificationResponseDto> {
-    const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
+    const phone = this.normalizeForSend(input);
     const prefix = this.phones.prefixOf(phone.e164);
     const target: Target = {
       phone,
@@ -273,15 +277,19 @@ export class VerificationService {
   }
 
   private async expireStale(target: Target, purpose: Purpose, now: Date): Promise<number> {
-    const expired = await this.sql.rows<{ id: string; channel: string }>(
+    const expired = await this.sql.rows<{ id: string; channel: string; expires_at: Date }>(
       `UPDATE sms_verifications SET status = 'expired', updated_at = $3
         WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3
-        RETURNING id, channel`,
+        RETURNING id, channel, expires_at`,
       [target.phoneHash, purpose, now],
     );
+    // The expiry sweep (expiry-sweeper.ts) records most expiries; whichever of the two flips the
+    // row reports it, dated when the code expired.
     for (const row of expired) {
+      const status = lifecycleStatus('expired', row.channel);
+      if (!status) continue;
       this.publish(
-        { status: 'expired', occurredAt: now, verificationId: row.id, channel: row.channel },
+        { status, occurredAt: row.expires_at, verificationId: row.id, channel: row.channel },
         target,
         purpose,
       );
@@ -298,12 +306,20 @@ export class VerificationService {
       await this.limits.consumeVerify({ e164: phone.e164, ip: input.clientIp });
     }
     const now = this.clock.now();
+    const checked = { phoneHash, purpose: input.purpose, country: phone.country, now };
 
     // Count the attempt before comparing, atomically: concurrent guesses cannot share a slot.
     const counted = await this.attemptCounts.add({ phoneHash, purpose: input.purpose, now });
-    if (!counted) throw await this.explainUncountedAttempt(phoneHash, input.purpose, now);
+    if (!counted) {
+      throw this.reported(
+        await this.explainUncountedAttempt(phoneHash, input.purpose, now),
+        checked,
+      );
+    }
 
-    const correct = await this.compare(counted, phone.e164, input.code);
+    const correct = await this.compare(counted, phone.e164, input.code).catch((error: unknown) => {
+      throw this.reported(error, { ...checked, verificationId: counted.id });
+    });
     if (correct) {
       const token = `vt_${this.random.token(32)}`;
       const approved = await this.approvals.add({
@@ -315,8 +331,8 @@ export class VerificationService {
       // Another request approved it first: this one proves nothing.
       if (!approved) throw new VerificationNotFoundError();
       await this.limits.clearVerify(phone.e164);
-      this.events.publish({
-        status: 'verified',
+      const verified: SmsEvent = {
+        status: lifecycleStatus('verified', approved.channel)!,
         occurredAt: now,
         phoneHash,
         purpose: input.purpose,
@@ -324,15 +340,92 @@ export class VerificationService {
         verificationId: approved.id,
         channel: approved.channel,
         providerSid: approved.twilio_sid ?? undefined,
-      });
+      };
+      if (!(input.asProof && deferProofOutcome(verified))) this.events.publish(verified);
       return { ...this.resource(approved, phone.e164, true), verification_token: token };
     }
 
     if (counted.attempts >= counted.max_attempts) {
       await this.fail(counted.id, now);
-      throw new VerificationAttemptsExceededError();
+      throw this.reported(new VerificationAttemptsExceededError(), {
+        ...checked,
+        verificationId: counted.id,
+      });
     }
+    this.events.publish({
+      status: 'wrong_code',
+      occurredAt: now,
+      phoneHash,
+      purpose: input.purpose,
+      country: phone.country,
+      verificationId: counted.id,
+      channel: counted.channel,
+      errorCode: 'WRONG_CODE',
+    });
     return this.resource(counted, phone.e164, false);
+  }
+
+  /**
+   * A code check refused because its verification's attempt budget is spent (here or at Twilio)
+   * is a security incident: the budget exists against guessing. Returns the error to throw.
+   */
+  private reported(
+    error: unknown,
+    check: {
+      phoneHash: string;
+      purpose: Purpose;
+      country: string;
+      now: Date;
+      verificationId?: string;
+    },
+  ): unknown {
+    if (error instanceof VerificationAttemptsExceededError) {
+      this.events.publish({
+        status: 'security',
+        layer: 'code-attempts',
+        occurredAt: check.now,
+        phoneHash: check.phoneHash,
+        purpose: check.purpose,
+        country: check.country,
+        verificationId: check.verificationId,
+        errorCode: error.code,
+      });
+    }
+    return error;
+  }
+
+  /**
+   * The number of a send, normalized. A valid number refused for its country or line type is
+   * reported (a stream of them is SMS pumping looking for a way in), by HMAC like any other.
+   */
+  private normalizeForSend(input: SendVerificationInput): NormalizedPhone {
+    try {
+      return this.phones.normalize(input.phoneNumber, input.countryCode);
+    } catch (error) {
+      if (!(
+        error instanceof PhoneCountryNotSupportedError || error instanceof PhoneTypeNotAllowedError
+      )) {
+        throw error;
+      }
+      let seen: ReturnType<PhoneService['inspect']>;
+      try {
+        seen = this.phones.inspect(input.phoneNumber, input.countryCode);
+      } catch {
+        throw error; // the countryCode itself was refused: a bad request, not a number
+      }
+      if (seen.e164) {
+        this.events.publish({
+          status: 'refused',
+          layer: error instanceof PhoneTypeNotAllowedError ? 'line-type' : 'country',
+          occurredAt: this.clock.now(),
+          phoneHash: this.hasher.hash('phone', seen.e164),
+          purpose: input.purpose,
+          country: seen.country ?? undefined,
+          errorCode: error.code,
+        });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -352,6 +445,7 @@ export class VerificationService {
         code: input.code,
         purpose: input.purpose,
         clientIp: input.clientIp,
+        asProof: true,
       });
       token = result.verification_token;
     } catch (error) {
@@ -433,6 +527,7 @@ export class VerificationService {
     );
     if (!row) return undefined;
     if (channel === 'suppressed') await this.suppress(target, purpose, row, now);
+    if (channel === 'test-number') this.publishTestSend(target, purpose, row, now);
     if (!provider) return { row };
 
     let receipt: SendCodeReceipt;
@@ -571,7 +666,10 @@ export class VerificationService {
       // It was approved or expired in the meantime: a send now starts a new verification.
       throw new VerificationEndedError();
     }
-    if (reserved.channel === 'test-number') return this.resource(reserved, phone.e164, false);
+    if (reserved.channel === 'test-number') {
+      this.publishTestSend(target, purpose, reserved, now);
+      return this.resource(reserved, phone.e164, false);
+    }
     // Nothing goes to a number that may not get this code now, whatever went before: one whose
     // delivery failed permanently since, one no longer for this purpose, or a stranger's under a
     // pumping hold (a code delivered before the hold stays valid).
@@ -709,6 +807,15 @@ export class VerificationService {
       country: target.phone.country,
       ...event,
     });
+  }
+
+  /** A test number's "send": nothing goes out, and it must not count as an SMS sent. */
+  private publishTestSend(target: Target, purpose: Purpose, row: VerificationRow, now: Date) {
+    this.publish(
+      { status: 'test_sent', occurredAt: now, verificationId: row.id, channel: 'test-number' },
+      target,
+      purpose,
+    );
   }
 
   /**
@@ -852,13 +959,18 @@ export class VerificationService {
       channel: 'sms',
       status: approved ? 'approved' : 'pending',
       valid: approved,
-      date_created: row.created_at.toISOString(),
-      date_updated: row.updated_at.toISOString(),
+      date_created: twilioDate(row.created_at),
+      date_updated: twilioDate(row.updated_at),
     };
   }
 }
 
 const TYPICAL_TWILIO_LATENCY_MS = 150;
+
+/** ISO 8601 in whole seconds, as Twilio writes its dates ("2024-01-01T00:00:00Z"). */
+function twilioDate(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 /**
  * A failed send as analytics keep it: the provider's own code and message (Twilio's 60200, say)

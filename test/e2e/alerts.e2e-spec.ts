@@ -277,6 +277,148 @@ describe('The other alert rules', () => {
   });
 });
 
+describe('The response-time alert on every SMS and auth request', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  const clock = new FakeClock();
+
+  beforeAll(async () => {
+    fake = await startFake();
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: {
+        ...env(fake),
+        // Twilio checks the codes: a wrong code or an expired verification costs a round trip.
+        SMS_PROVIDER: 'twilio-verify',
+        TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
+        SMS_COUNTRY_LOCALES: 'ET:en',
+        ALERT_RESPONSE_TIME_MS: '500',
+      },
+      override: (builder) => builder.overrideProvider(Clock).useValue(clock),
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  it('opens on slow wrong-code checks and slow 404s, which record no send or verification', async () => {
+    const phoneNumber = '+251916100001';
+    const other = '+251916100002';
+    for (const number of [phoneNumber, other]) {
+      await service
+        .http()
+        .post('/sms/send-verification')
+        .send({ phoneNumber: number, purpose: 'login' })
+        .expect(200);
+    }
+    expect((await evaluate(service)).opened).not.toContain('response_time');
+
+    const wrong = fake.codeFor(phoneNumber) === '000000' ? '111111' : '000000';
+    fake.latencyMs = 700;
+    try {
+      for (let check = 0; check < 2; check += 1) {
+        const answer = await service
+          .http()
+          .post('/sms/verify-code')
+          .send({ phoneNumber, code: wrong, purpose: 'login' })
+          .expect(200);
+        expect(answer.body).toMatchObject({ status: 'pending', valid: false });
+      }
+      // Twilio no longer has the other verification: 404, after the same wait.
+      fake.failNext(1, { status: 404, code: 20404, path: '/VerificationCheck' });
+      await service
+        .http()
+        .post('/sms/verify-code')
+        .send({ phoneNumber: other, code: '123456', purpose: 'login' })
+        .expect(404);
+    } finally {
+      fake.latencyMs = 0;
+    }
+
+    expect((await evaluate(service)).opened).toContain('response_time');
+    const alert = (await alerts(service)).active.find((item) => item.rule === 'response_time');
+    expect(alert).toMatchObject({ threshold: 500 });
+    expect(alert!.value as number).toBeGreaterThan(500);
+    expect(alert!.message).toContain('SMS and auth endpoints');
+
+    clock.advance(2 * HOUR_MS);
+    expect((await evaluate(service)).resolved).toContain('response_time');
+  });
+});
+
+describe('The security-incident alert, and the daily-cost alert from the budget', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  const clock = new FakeClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    fake = await startFake();
+    service = await startTestApp({
+      skipAccountFilter: true,
+      env: env(fake, {
+        ALERT_SECURITY_INCIDENTS_PER_HOUR: '2',
+        // ALERT_DAILY_COST unset: 80 % of the budget, 0.40 USD at 0.05 USD a send.
+        SMS_DAILY_BUDGET: '0.5',
+      }),
+      override: (builder) => builder.overrideProvider(Clock).useValue(clock),
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+  beforeEach(() => clock.advance(2 * HOUR_MS));
+
+  it('security incidents: opens above ALERT_SECURITY_INCIDENTS_PER_HOUR, resolves after', async () => {
+    const refusedCallback = () =>
+      service
+        .http()
+        .post('/webhooks/twilio/status')
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send('MessageSid=SM0123456789abcdef0123456789abcdef&MessageStatus=delivered')
+        .expect(403);
+    for (let index = 0; index < 2; index += 1) await refusedCallback();
+    expect((await evaluate(service)).opened).not.toContain('security_incidents');
+
+    await refusedCallback();
+    expect((await evaluate(service)).opened).toContain('security_incidents');
+    const alert = (await alerts(service)).active.find((item) => item.rule === 'security_incidents');
+    expect(alert).toMatchObject({ value: 3, threshold: 2 });
+    expect(alert!.message).toContain('/analytics/sms/security');
+
+    clock.advance(2 * HOUR_MS);
+    expect((await evaluate(service)).resolved).toContain('security_incidents');
+  });
+
+  it('daily cost: with SMS_DAILY_BUDGET and no ALERT_DAILY_COST, opens past 80 % of the budget', async () => {
+    const now = clock.now();
+    const nextUtcDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    clock.advance(nextUtcDay - now.getTime() + HOUR_MS);
+    const send = () =>
+      service
+        .http()
+        .post('/sms/send-verification')
+        .send({
+          phoneNumber: `+2519163${String((counter += 1)).padStart(5, '0')}`,
+          purpose: 'login',
+        })
+        .expect(200);
+    for (let sent = 0; sent < 8; sent += 1) await send();
+    expect((await evaluate(service)).opened).not.toContain('daily_cost');
+
+    await send();
+    expect((await evaluate(service)).opened).toContain('daily_cost');
+    const alert = (await alerts(service)).active.find((item) => item.rule === 'daily_cost');
+    expect(alert).toMatchObject({ value: 0.45, threshold: 0.4 });
+    expect(alert!.message).toContain('80% of SMS_DAILY_BUDGET');
+
+    const metrics = await service.http().get('/metrics').set(operator).expect(200);
+    expect(metrics.text).toContain('sms_alert_threshold{rule="daily_cost"} 0.4');
+  });
+});
+
 describe('Alert evaluation on several instances', () => {
   let first: TestApp;
   let second: TestApp;

@@ -227,7 +227,7 @@ describe('Delivery tracking and analytics', () => {
       .expect(400);
     expect(inverted.body).toMatchObject({ success: false, error: 'INVALID_RANGE' });
     await service.http().get('/analytics/sms/summary?from=yesterday').set(operator).expect(400);
-    await service.http().get('/analytics/sms/summary?groupBy=week').set(operator).expect(400);
+    await service.http().get('/analytics/sms/summary?groupBy=month').set(operator).expect(400);
   });
 
   it('stores every field of a batch of events as given, awkward text and missing values included', async () => {

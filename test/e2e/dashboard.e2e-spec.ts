@@ -5,6 +5,7 @@ import { AlertEvaluator } from '../../src/analytics/alerts/alert-evaluator.servi
 import { DeliveryTrackingService } from '../../src/analytics/delivery/delivery-tracking.service';
 import { EventRecorder } from '../../src/analytics/events/event-recorder';
 import { Clock } from '../../src/common/clock';
+import { ExpirySweeper } from '../../src/sms/expiry-sweeper';
 import { FakeTwilioServer, MessageStatus } from '../fakes/fake-twilio-server';
 import { FakeClock } from '../support/fake-clock';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
@@ -28,6 +29,8 @@ const SCREENSHOT = join(OUTPUT_DIRECTORY, 'dashboard.png');
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const SEEDED_DAYS = 7;
+const TEST_NUMBER = '+251911000001';
+const TEST_LOGIN_NUMBER = '+251911000002';
 /** A browser test takes a few seconds alone, and more on a machine busy with other suites. */
 const BROWSER_TEST_TIMEOUT_MS = 60_000;
 
@@ -37,7 +40,14 @@ interface PageElement {
   tagName: string;
   dataset: Record<string, string | undefined>;
 }
-declare const window: { cspViolations: string[]; Chart: { getChart(id: string): unknown } };
+interface DrawnChart {
+  config: { type: string };
+  data: { labels: unknown[]; datasets: { data: (number | null)[] }[] };
+}
+declare const window: {
+  cspViolations: string[];
+  Chart: { getChart(id: string): DrawnChart | undefined };
+};
 declare const document: {
   addEventListener(
     type: 'securitypolicyviolation',
@@ -60,6 +70,11 @@ interface DayPlan {
   rateLimited?: boolean;
   /** Unverified US sends in quick succession, until pumping protection holds their range. */
   pumping?: boolean;
+  /**
+   * Someone guessing a code until its attempts run out, sends to a number of a country that is
+   * not served, a forged status callback, and test numbers (one refused by login-sms).
+   */
+  attack?: boolean;
 }
 
 const PLAN: DayPlan[] = [
@@ -82,6 +97,7 @@ const PLAN: DayPlan[] = [
     unitedStates: { sent: 1, verified: 1 },
     providerOutage: true,
     pumping: true,
+    attack: true,
   },
 ];
 
@@ -148,6 +164,38 @@ async function seedTraffic(service: TestApp, fake: FakeTwilioServer, clock: Fake
       for (let attempt = 0; attempt < 3; attempt += 1) await send(phoneNumber, 'login').expect(200);
       await send(phoneNumber, 'login').expect(429);
     }
+    if (day.attack) {
+      const victim = nextEthiopian();
+      await send(victim, 'login').expect(200);
+      const code = /(\d{6})/.exec(fake.lastMessageTo(victim)!.body)![1];
+      const wrong = code === '000000' ? '111111' : '000000';
+      for (const expected of [200, 200, 429]) {
+        await service
+          .http()
+          .post('/sms/verify-code')
+          .send({ phoneNumber: victim, code: wrong, purpose: 'login' })
+          .expect(expected);
+      }
+      await send('+447781123456', 'registration').expect(400);
+      await service
+        .http()
+        .post('/webhooks/twilio/status')
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send('MessageSid=SM0123456789abcdef0123456789abcdef&MessageStatus=delivered')
+        .expect(403);
+      await send(TEST_NUMBER, 'registration').expect(200);
+      await service
+        .http()
+        .post('/sms/verify-code')
+        .send({ phoneNumber: TEST_NUMBER, code: '123456', purpose: 'registration' })
+        .expect(200);
+      await send(TEST_LOGIN_NUMBER, 'login').expect(200);
+      await service
+        .http()
+        .post('/auth/login-sms')
+        .send({ phoneNumber: TEST_LOGIN_NUMBER, code: '654321' })
+        .expect(401);
+    }
     if (day.pumping) {
       // Held sends are answered like any other (and deliver nothing): the hold list tells.
       let held = false;
@@ -164,6 +212,9 @@ async function seedTraffic(service: TestApp, fake: FakeTwilioServer, clock: Fake
   }
   // Delivered messages get Twilio's real price, so the costs mix real prices and estimates.
   await service.app.get(DeliveryTrackingService).fetchDuePrices();
+  // Every unused code has expired by now: recorded here rather than by the sweep's timer while
+  // the page is being compared.
+  await service.app.get(ExpirySweeper).sweepOnce();
   await service.app.get(EventRecorder).flush();
 }
 
@@ -184,6 +235,7 @@ const ALERT_UNITS: Record<string, Kind> = {
   rate_limit_violations: 'count',
   daily_cost: 'cost',
   webhook_failures: 'count',
+  security_incidents: 'count',
 };
 
 const EMPTY = '–';
@@ -201,7 +253,8 @@ async function expectShows(element: Locator, expected: unknown, kind: Kind): Pro
     expect({ label, text }).toEqual({ label, text: String(expected) });
     return;
   }
-  const number = Number(text.replace(/[,%]|ms/g, '').trim());
+  // Amounts carry their currency, percentiles read "≤ 14 ms" (approximate).
+  const number = Number(text.replace(/[,%≤]|ms|\b[A-Z]{3}\b/g, '').trim());
   const tolerance = { count: 0, milliseconds: 0, percent: 0.05, cost: 0.00005 }[kind];
   const target = kind === 'percent' ? Number(expected) * 100 : Number(expected);
   expect({ label, text, off: Math.abs(number - target) <= tolerance + 1e-9 }).toEqual({
@@ -221,6 +274,7 @@ interface ApiAnswers {
   costs: Json;
   countries: Json;
   failures: Json;
+  security: Json;
   holds: Json;
   alerts: { status: number; body: Json };
 }
@@ -235,6 +289,7 @@ async function askApi(service: TestApp, query: string): Promise<ApiAnswers> {
     costs: await get(`/analytics/sms/costs?${query}`),
     countries: await get(`/analytics/sms/countries?${query}`),
     failures: await get(`/analytics/sms/failures?${query}`),
+    security: await get(`/analytics/sms/security?${query}`),
     holds: await get('/admin/sms/holds'),
     alerts: { status: alerts.status, body: alerts.body },
   };
@@ -301,6 +356,7 @@ describe('Operator dashboard (GET /admin)', () => {
         TWILIO_PRICE_FETCH_DELAY_MS: '0',
         SMS_PRICES: 'ET:0.05,US:0.0079',
         ALERT_MIN_SENDS: '3',
+        SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456,${TEST_LOGIN_NUMBER}:654321`,
         ALERT_DAILY_COST: '0.48',
         // Evaluated by the seeding only, so the alerts cannot change while the page is compared.
         ALERT_EVALUATION_INTERVAL_MS: '86400000',
@@ -426,10 +482,17 @@ describe('Operator dashboard (GET /admin)', () => {
             .locator(`[data-testid="dashboard"][data-state="ready"][data-query="${query}"]`)
             .waitFor();
           const answers = await askApi(service, query);
-          const { summary, rates, costs, countries, failures, holds } = answers;
+          const { summary, rates, costs, countries, failures, security, holds } = answers;
           // Seeded traffic of every kind, or the comparisons below would prove little.
           expect(summary.counts.sent).toBeGreaterThan(0);
           expect(summary.counts.failed + summary.counts.rateLimited).toBeGreaterThan(0);
+          expect(summary.counts.expired).toBeGreaterThan(0);
+          expect(summary.testNumbers.sent).toBeGreaterThan(0);
+          expect(summary.counts).toMatchObject({
+            wrongCodes: 2,
+            refused: 2, // the other country's number, and the test number's refused login
+            securityIncidents: 2, // the spent attempts, the forged callback
+          });
           expect(countries.countries.length).toBeGreaterThan(1);
           expect(failures.topErrors.length).toBeGreaterThan(0);
           expect(holds.holds.length).toBeGreaterThan(0);
@@ -449,6 +512,11 @@ describe('Operator dashboard (GET /admin)', () => {
             ['summary-rate-limited', summary.counts.rateLimited, 'count'],
             ['summary-held', summary.counts.held, 'count'],
             ['summary-suppressed', summary.counts.suppressed, 'count'],
+            ['summary-refused', summary.counts.refused, 'count'],
+            ['summary-wrong-codes', summary.counts.wrongCodes, 'count'],
+            ['summary-security-incidents', summary.counts.securityIncidents, 'count'],
+            ['summary-test-sent', summary.testNumbers.sent, 'count'],
+            ['summary-test-verified', summary.testNumbers.verified, 'count'],
             ['summary-delivery-rate', summary.deliveryRate, 'percent'],
             ['summary-verification-rate', summary.verificationRate, 'percent'],
             ['summary-p50', summary.responseTimeMs.p50, 'milliseconds'],
@@ -460,10 +528,50 @@ describe('Operator dashboard (GET /admin)', () => {
             ['costs-total', costs.total, 'cost'],
             ['costs-source', costs.source, 'text'],
             ['holds-count', holds.holds.length, 'count'],
+            ['security-total', security.total, 'count'],
+            ['security-wrong-codes', security.wrongCodes, 'count'],
           ];
           for (const [testId, expected, kind] of cards) {
             await expectShows(byTestId(testId), expected, kind);
           }
+          // Amounts say their currency; percentiles say they are read from a histogram.
+          for (const testId of ['summary-cost-total', 'costs-total']) {
+            await expect(byTestId(testId).textContent()).resolves.toMatch(/ USD$/);
+          }
+          for (const testId of ['summary-p50', 'summary-p95']) {
+            await expect(byTestId(testId).textContent()).resolves.toMatch(/^≤ \d+ ms$/);
+          }
+          await expect(byTestId('summary-percentile-note').textContent()).resolves.toMatch(
+            /approximate/,
+          );
+
+          // Every refusal by the layer that refused it, as the summary splits them.
+          const layerRows = page.getByTestId('layer-row');
+          const layers = [
+            ...summary.rateLimitedByLayer.map((row: Json) => ['rateLimitedByLayer', row]),
+            ...summary.heldByLayer.map((row: Json) => ['heldByLayer', row]),
+            ...summary.refusedByLayer.map((row: Json) => ['refusedByLayer', row]),
+          ];
+          expect(layers.length).toBeGreaterThan(2);
+          expect(await layerRows.count()).toBe(layers.length);
+          for (const [group, { layer, count }] of layers) {
+            const row = page.locator(
+              `[data-testid="layer-row"][data-group="${group}"][data-layer="${layer}"]`,
+            );
+            await expectShows(byTestId('layer-count', row), count, 'count');
+          }
+          expect(
+            summary.rateLimitedByLayer.reduce((total: number, row: Json) => total + row.count, 0),
+          ).toBe(summary.counts.rateLimited);
+
+          // Security incidents by kind.
+          expect(await page.getByTestId('security-row').count()).toBe(security.byKind.length);
+          for (const kind of security.byKind) {
+            const row = page.locator(`[data-testid="security-row"][data-kind="${kind.kind}"]`);
+            await expectShows(byTestId('security-count', row), kind.count, 'count');
+            await expectShows(byTestId('security-meaning', row), kind.meaning, 'text');
+          }
+          expect(security.total).toBe(summary.counts.securityIncidents);
 
           const rateRows = page.getByTestId('rates-row');
           expect(await rateRows.count()).toBe(rates.overTime.length);
@@ -522,6 +630,7 @@ describe('Operator dashboard (GET /admin)', () => {
             );
             await expectShows(byTestId('country-cost', row), country.cost, 'cost');
             await expectShows(byTestId('country-cost-per-verified', row), perVerified, 'cost');
+            await expectShows(byTestId('country-refused', row), country.refused, 'count');
             expect((await shown(byTestId('country-held', row))).value).toBe(String(country.held));
             if (country.held) {
               await expect(byTestId('country-held', row).textContent()).resolves.toContain(
@@ -532,6 +641,17 @@ describe('Operator dashboard (GET /admin)', () => {
 
           const errorRows = page.getByTestId('error-row');
           expect(await errorRows.count()).toBe(failures.topErrors.length);
+          // The guessing attack shows among the failures.
+          expect(failures.topErrors).toEqual(
+            expect.arrayContaining([
+              expect.objectContaining({ errorCode: 'WRONG_CODE', status: 'wrong_code', count: 2 }),
+              expect.objectContaining({
+                errorCode: 'VERIFICATION_ATTEMPTS_EXCEEDED',
+                status: 'security',
+                count: 1,
+              }),
+            ]),
+          );
           for (const [index, error] of failures.topErrors.entries()) {
             const row = errorRows.nth(index);
             await expectShows(byTestId('error-code', row), error.errorCode, 'text');
@@ -592,6 +712,140 @@ describe('Operator dashboard (GET /admin)', () => {
       },
       BROWSER_TEST_TIMEOUT_MS,
     );
+
+    it(
+      'groups by hour over one day and by day over a month, and never draws 720 points',
+      async () => {
+        const { context, page } = await openDashboard();
+        const problems = watchForProblems(page);
+        try {
+          await signIn(page, ADMIN_API_KEY);
+          await page.locator('[data-testid="dashboard"][data-state="ready"]').waitFor();
+          const apply = async (from: number, to: number, groupBy: string) => {
+            await page.getByTestId('range-from').fill(isoDate(from));
+            await page.getByTestId('range-to').fill(isoDate(to));
+            await page.getByTestId('group-by').selectOption(groupBy);
+            await page.getByTestId('apply').click();
+          };
+          const drawn = () =>
+            page.evaluate(() => {
+              const chart = window.Chart.getChart('rates-chart')!;
+              return {
+                type: chart.config.type,
+                periods: chart.data.labels.length,
+                withData: chart.data.datasets[1].data.filter((value) => value !== null).length,
+              };
+            });
+          const readyFor = (from: number, to: number, groupBy: string) =>
+            page
+              .locator(
+                `[data-testid="dashboard"][data-state="ready"][data-query*="groupBy=${groupBy}"]` +
+                  `[data-query*="from=${encodeURIComponent(new Date(from).toISOString())}"]` +
+                  `[data-query*="to=${encodeURIComponent(new Date(to + DAY_MS).toISOString())}"]`,
+              )
+              .waitFor();
+
+          // The last seeded day alone: by hour, its traffic spread over several bars.
+          await apply(today, today, 'auto');
+          await readyFor(today, today, 'hour');
+          const day = await drawn();
+          expect(day).toMatchObject({ type: 'bar', periods: 24 });
+          expect(day.withData).toBeGreaterThan(1);
+
+          const monthAgo = today - 29 * DAY_MS;
+          await apply(monthAgo, today, 'auto');
+          await readyFor(monthAgo, today, 'day');
+          expect(await drawn()).toMatchObject({ type: 'bar', periods: 30, withData: SEEDED_DAYS });
+
+          // By hour, a month would be 720 points: refused, with a note, and nothing redrawn.
+          await apply(monthAgo, today, 'hour');
+          await expect(page.getByTestId('range-note').textContent()).resolves.toMatch(/720 points/);
+          expect((await drawn()).periods).toBe(30);
+          expect(await problems.all()).toEqual([]);
+        } finally {
+          await context.close();
+        }
+      },
+      BROWSER_TEST_TIMEOUT_MS,
+    );
+
+    describe('on a service sending through Twilio Verify', () => {
+      let verifyFake: FakeTwilioServer;
+      let verifyService: TestApp;
+      let verifyUrl: string;
+
+      beforeAll(async () => {
+        verifyFake = await FakeTwilioServer.start({
+          accountSid: TEST_TWILIO.accountSid,
+          authToken: TEST_TWILIO.authToken,
+        });
+        verifyService = await startTestApp({
+          skipAccountFilter: true,
+          env: {
+            ...RELAXED_LIMITS,
+            SMS_PROVIDER: 'twilio-verify',
+            TWILIO_ACCOUNT_SID: TEST_TWILIO.accountSid,
+            TWILIO_AUTH_TOKEN: TEST_TWILIO.authToken,
+            TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
+            TWILIO_API_BASE_URL: verifyFake.url,
+            SMS_COUNTRY_LOCALES: 'ET:en',
+            ADMIN_API_KEY,
+          },
+        });
+        await verifyService.app.listen({ port: 0, host: '127.0.0.1' });
+        verifyUrl = await verifyService.app.getUrl();
+        for (const phoneNumber of ['+251913900001', '+251913900002']) {
+          await verifyService
+            .http()
+            .post('/sms/send-verification')
+            .send({ phoneNumber, purpose: 'login' })
+            .expect(200);
+        }
+        await verifyService
+          .http()
+          .post('/sms/verify-code')
+          .send({
+            phoneNumber: '+251913900001',
+            code: verifyFake.codeFor('+251913900001'),
+            purpose: 'login',
+          })
+          .expect(200);
+        await verifyService.app.get(EventRecorder).flush();
+      }, 60_000);
+      afterAll(async () => {
+        await verifyService?.close();
+        await verifyFake?.stop();
+      });
+
+      it(
+        'says delivery is "not tracked" rather than 0 % or empty',
+        async () => {
+          const { context, page } = await openDashboard();
+          const problems = watchForProblems(page);
+          try {
+            await page.goto(`${verifyUrl}/admin`);
+            await page.getByTestId('key-input').fill(ADMIN_API_KEY);
+            await page.getByTestId('key-submit').click();
+            await page.locator('[data-testid="dashboard"][data-state="ready"]').waitFor();
+            await expect(page.getByTestId('summary-delivery-rate').textContent()).resolves.toBe(
+              'not tracked',
+            );
+            await expect(page.getByTestId('summary-delivery-hint').textContent()).resolves.toMatch(
+              /Twilio Verify reports no delivery per message \(2 sends\)/,
+            );
+            const country = page.locator('[data-testid="country-row"][data-country="ET"]');
+            await expect(country.getByTestId('country-delivery-rate').textContent()).resolves.toBe(
+              'not tracked',
+            );
+            await expectShows(page.getByTestId('summary-verification-rate'), 0.5, 'percent');
+            expect(await problems.all()).toEqual([]);
+          } finally {
+            await context.close();
+          }
+        },
+        BROWSER_TEST_TIMEOUT_MS,
+      );
+    });
 
     it(
       'keeps the key in session storage only, never in the URL',

@@ -5,6 +5,7 @@ import { Clock } from '../../src/common/clock';
 import { Hasher } from '../../src/common/hasher';
 import { Sql } from '../../src/database/sql';
 import {
+  REQUEST_TIMINGS_RETENTION_DAYS,
   RetentionRun,
   RetentionService,
   RetentionTable,
@@ -16,6 +17,8 @@ import {
   insertMessage,
   insertRateLimitCounter,
   insertRefreshToken,
+  insertRequestTiming,
+  insertResponseTimeRollup,
   insertRollup,
   insertSuppression,
   insertVerification,
@@ -41,7 +44,9 @@ const KEY_COLUMNS: Record<RetentionTable, string> = {
   sms_rate_limits: 'id',
   sms_events: 'id',
   sms_event_rollups: 'country_code',
+  sms_response_time_rollups: 'country_code',
   sms_messages: 'sid',
+  sms_request_timings: 'route',
 };
 
 /** What `promise` settles to, or 'still running' after `milliseconds`. */
@@ -237,7 +242,19 @@ describe('Data retention', () => {
           countryCode: nextCountry(),
         }),
       ],
+      sms_response_time_rollups: [
+        await insertResponseTimeRollup(db, {
+          bucket: new Date(analyticsCutoff.getTime() - HOUR_MS),
+          countryCode: nextCountry(),
+        }),
+      ],
       sms_messages: [await insertMessage(db, { createdAt: ago((ANALYTICS_DAYS + 1) * DAY_MS) })],
+      sms_request_timings: [
+        await insertRequestTiming(db, {
+          minute: ago((REQUEST_TIMINGS_RETENTION_DAYS * 24 + 1) * HOUR_MS),
+          route: `/sms/old-${nextCountry()}`,
+        }),
+      ],
     };
     const kept: Record<RetentionTable, string[]> = {
       sms_verifications: [
@@ -297,7 +314,19 @@ describe('Data retention', () => {
           countryCode: nextCountry(),
         }),
       ],
+      sms_response_time_rollups: [
+        await insertResponseTimeRollup(db, {
+          bucket: new Date(analyticsCutoff.getTime() - HOUR_MS + MINUTE_MS),
+          countryCode: nextCountry(),
+        }),
+      ],
       sms_messages: [await insertMessage(db, { createdAt: ago((ANALYTICS_DAYS - 1) * DAY_MS) })],
+      sms_request_timings: [
+        await insertRequestTiming(db, {
+          minute: ago((REQUEST_TIMINGS_RETENTION_DAYS * 24 - 1) * HOUR_MS),
+          route: `/sms/kept-${nextCountry()}`,
+        }),
+      ],
     };
 
     completed(await first.app.get(RetentionService).runOnce());

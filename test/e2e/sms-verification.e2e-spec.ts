@@ -97,9 +97,13 @@ describe.each<Mode>(['twilio-verify', 'twilio-messaging', 'console'])(
         channel: 'sms',
         status: 'pending',
         valid: false,
-        date_created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-        date_updated: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        // Whole seconds, as Twilio writes them: "2024-01-01T00:00:00Z".
+        date_created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        date_updated: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       });
+      expect(Date.parse(response.body.date_created)).toBe(
+        Math.floor(clock.now().getTime() / 1000) * 1000,
+      );
     });
 
     it('approves the right code with a verification token, once', async () => {

@@ -111,6 +111,32 @@ export async function insertRollup(
   return row.countryCode;
 }
 
+/** An hour's response times for one country (the key returned: countries tell rows apart). */
+export async function insertResponseTimeRollup(
+  sql: Database,
+  row: { bucket: Date; countryCode: string },
+): Promise<string> {
+  await sql.rows(
+    `INSERT INTO sms_response_time_rollups (bucket, country_code, purpose, responses, rt_histogram)
+     VALUES ($1, $2, 'login', 1, '{0,0,0,0,1}')`,
+    [row.bucket, row.countryCode],
+  );
+  return row.countryCode;
+}
+
+/** A route-minute of request timings; the route tells rows apart (the key is returned). */
+export async function insertRequestTiming(
+  sql: Database,
+  row: { minute: Date; route: string },
+): Promise<string> {
+  await sql.rows(
+    `INSERT INTO sms_request_timings (minute, route, requests, response_ms_sum, rt_histogram)
+     VALUES ($1, $2, 1, 12, '{0,0,0,0,0,0,0,0,0,0,1}')`,
+    [row.minute, row.route],
+  );
+  return row.route;
+}
+
 export async function insertMessage(sql: Database, row: { createdAt: Date }): Promise<string> {
   const [{ sid }] = await sql.rows<{ sid: string }>(
     `INSERT INTO sms_messages (sid, phone_hash, country_code, purpose, status, status_rank,

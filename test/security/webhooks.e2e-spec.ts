@@ -95,18 +95,34 @@ describe('Twilio status webhooks under attack', () => {
     });
   }
 
-  /** Every row the callbacks could change, after pending analytics events are written. */
+  /**
+   * Every row a callback could change, after pending analytics events are written; refused
+   * callbacks are security incidents (counted apart, see webhookSignatureIncidents).
+   */
   async function deliveryState(): Promise<unknown> {
     await service.app.get(EventRecorder).flush();
     const dataSource = service.app.get(DataSource);
     return {
       messages: await dataSource.query(`SELECT * FROM sms_messages ORDER BY sid`),
-      events: await dataSource.query(`SELECT * FROM sms_events ORDER BY id`),
+      events: await dataSource.query(
+        `SELECT * FROM sms_events WHERE status <> 'security' ORDER BY id`,
+      ),
       rollups: await dataSource.query(
-        `SELECT * FROM sms_event_rollups ORDER BY bucket, country_code, purpose, status`,
+        `SELECT * FROM sms_event_rollups WHERE status <> 'security'
+          ORDER BY bucket, country_code, purpose, status, detail`,
       ),
       suppressions: await dataSource.query(`SELECT * FROM sms_suppressions ORDER BY phone_hash`),
     };
+  }
+
+  async function webhookSignatureIncidents(): Promise<number> {
+    await service.app.get(EventRecorder).flush();
+    const [row] = await service.app
+      .get(DataSource)
+      .query(
+        `SELECT count(*)::int AS count FROM sms_events WHERE status = 'security' AND layer = 'webhook-signature'`,
+      );
+    return row.count;
   }
 
   function expectRefused(response: supertest.Response, status: number, error: string): void {
@@ -131,6 +147,7 @@ describe('Twilio status webhooks under attack', () => {
     const sid = await sentMessage();
     const genuine = fake.prepareStatusCallback(sid, 'undelivered', { errorCode: 30003 });
     const before = await deliveryState();
+    const incidentsBefore = await webhookSignatureIncidents();
     const { 'x-twilio-signature': signature, ...unsigned } = genuine.headers;
     const tampered: [string, Record<string, string>][] = [
       ['no signature', unsigned],
@@ -159,6 +176,10 @@ describe('Twilio status webhooks under attack', () => {
       expectRefused(response, 403, 'INVALID_SIGNATURE');
     }
     expect(await deliveryState()).toEqual(before);
+    // Each refusal is one security incident.
+    expect((await webhookSignatureIncidents()) - incidentsBefore).toBe(
+      tampered.length + changedParams.length,
+    );
   });
 
   it('refuses callbacks signed for any URL but PUBLIC_BASE_URL + path, whatever the Host says', async () => {

@@ -7,10 +7,12 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
 import { RecurringTask } from '../../common/recurring-task';
+import { SECURITY_RATE_LIMIT_LAYERS } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { PumpingGuardService } from '../../rate-limit/pumping/pumping-guard.service';
 import { SmsHoldRepository } from '../../rate-limit/pumping/sms-hold.repository';
 import { AnalyticsDatabase } from '../analytics-database';
+import { addInto, emptyHistogram, percentileOf } from '../response-time-histogram';
 import { WebhookStats } from '../webhooks/webhook-stats';
 import { AlertNotifier } from './alert-notifier';
 import { AlertMeasurements, AlertRule, judgeAlerts } from './alert-rules';
@@ -19,6 +21,7 @@ import { EvaluatorLock } from './evaluator-lock';
 import { AlertView, SmsAlertRepository } from './sms-alert.repository';
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 /** Any constant unique among this database's advisory locks. */
 export const EVALUATOR_LOCK_KEY = 0x534d5341;
 /** Rules with an alert per subject: one whose subject has no firing verdict any more resolves. */
@@ -144,16 +147,24 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
       sends: number;
       failures: number;
       rate_limited: number;
-      p95: number | null;
+      security: number;
     }>(
       `SELECT count(*) FILTER (WHERE status IN ('sent', 'failed'))::int AS sends,
               count(*) FILTER (WHERE status IN ('failed', 'undelivered'))::int AS failures,
               count(*) FILTER (WHERE status = 'rate_limited')::int AS rate_limited,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95
+              count(*) FILTER (WHERE status = 'security'
+                OR (status = 'rate_limited' AND layer = ANY($3)))::int AS security
          FROM sms_events
         WHERE occurred_at > $1 AND occurred_at <= $2`,
-      [hourAgo, now],
+      [hourAgo, now, SECURITY_RATE_LIMIT_LAYERS],
     );
+    // Every request of the SMS and auth routes, from every instance (request-timings.ts).
+    const timings = await this.analytics.rows<{ rt_histogram: number[] }>(
+      `SELECT rt_histogram FROM sms_request_timings WHERE minute > $1 AND minute <= $2`,
+      [new Date(hourAgo.getTime() - MINUTE_MS), now],
+    );
+    const histogram = emptyHistogram();
+    for (const { rt_histogram } of timings) addInto(histogram, rt_histogram);
     const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     // The hourly rollups already carry Twilio's price where it replaced the estimate.
     const [today] = await this.analytics.rows<{ cost: number }>(
@@ -164,12 +175,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     return {
       sends: lastHour.sends,
       failures: lastHour.failures,
-      responseTimeP95Ms: lastHour.p95,
+      responseTimeP95Ms: percentileOf(histogram, 0.95),
       rateLimitViolations: lastHour.rate_limited,
       dailyCost: today.cost,
       webhookFailures: this.webhooks.failuresInLastHour(),
       pumpingHolds: await this.holds.active(now),
       pumpingMinConversion: this.pumpingMinConversion,
+      securityIncidents: lastHour.security,
     };
   }
 

@@ -10,6 +10,7 @@ const QUIET: AlertMeasurements = {
   webhookFailures: 0,
   pumpingHolds: [],
   pumpingMinConversion: 0.2,
+  securityIncidents: 0,
 };
 
 function verdict(
@@ -34,6 +35,7 @@ describe('judgeAlerts', () => {
       'rate_limit_violations',
       'daily_cost',
       'webhook_failures',
+      'security_incidents',
     ]);
     expect(verdicts.filter((item) => item.firing)).toEqual([]);
   });
@@ -81,6 +83,7 @@ describe('judgeAlerts', () => {
   it.each([
     ['rate_limit_violations', 'rateLimitViolations', 100],
     ['webhook_failures', 'webhookFailures', 10],
+    ['security_incidents', 'securityIncidents', 50],
   ] as const)('%s fires above %s = %i, not at it', (rule, field, threshold) => {
     expect(verdict(rule, { [field]: threshold })).toMatchObject({ firing: false, threshold });
     expect(verdict(rule, { [field]: threshold + 1 })).toMatchObject({
@@ -90,8 +93,38 @@ describe('judgeAlerts', () => {
   });
 
   describe('daily cost', () => {
-    it('is off with ALERT_DAILY_COST=0, whatever the spend', () => {
+    it('is off without a budget or ALERT_DAILY_COST, and with ALERT_DAILY_COST=0', () => {
       expect(verdict('daily_cost', { dailyCost: 1_000_000 }).firing).toBe(false);
+      const off = { ALERT_DAILY_COST: '0', SMS_DAILY_BUDGET: '100' };
+      expect(verdict('daily_cost', { dailyCost: 1_000_000 }, off).firing).toBe(false);
+    });
+
+    it('fires above 80 % of SMS_DAILY_BUDGET when ALERT_DAILY_COST is unset', () => {
+      const environment = { SMS_DAILY_BUDGET: '50' };
+      expect(verdict('daily_cost', { dailyCost: 40 }, environment)).toMatchObject({
+        firing: false,
+        threshold: 40,
+      });
+      const above = verdict('daily_cost', { dailyCost: 40.5 }, environment);
+      expect(above).toMatchObject({ firing: true, value: 40.5, threshold: 40 });
+      expect(above.message).toBe(
+        'SMS spend today (UTC) is 40.5 USD, above 40 USD (80% of SMS_DAILY_BUDGET; sends stop at the budget)',
+      );
+    });
+
+    it('follows ALERT_DAILY_COST_BUDGET_SHARE, and ALERT_DAILY_COST over the budget share', () => {
+      const half = { SMS_DAILY_BUDGET: '50', ALERT_DAILY_COST_BUDGET_SHARE: '0.5' };
+      expect(verdict('daily_cost', { dailyCost: 26 }, half)).toMatchObject({
+        firing: true,
+        threshold: 25,
+      });
+      const none = { SMS_DAILY_BUDGET: '50', ALERT_DAILY_COST_BUDGET_SHARE: '0' };
+      expect(verdict('daily_cost', { dailyCost: 49 }, none).firing).toBe(false);
+      const explicit = { SMS_DAILY_BUDGET: '50', ALERT_DAILY_COST: '45' };
+      expect(verdict('daily_cost', { dailyCost: 44 }, explicit)).toMatchObject({
+        firing: false,
+        threshold: 45,
+      });
     });
 
     it('fires above ALERT_DAILY_COST, in the budget currency', () => {

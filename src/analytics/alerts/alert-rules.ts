@@ -8,6 +8,7 @@ export const ALERT_RULES = [
   'daily_cost',
   'webhook_failures',
   'pumping_hold',
+  'security_incidents',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -17,7 +18,10 @@ export interface AlertMeasurements {
   sends: number;
   /** `failed` plus `undelivered` events of the last hour. */
   failures: number;
-  /** p95 response time of the requests that produced SMS events in the last hour. */
+  /**
+   * p95 response time of every SMS and auth request of the last hour, read from a histogram: the
+   * upper bound of its bucket (exact against thresholds that are bucket bounds, like 2000 ms).
+   */
   responseTimeP95Ms: number | null;
   rateLimitViolations: number;
   /** Spend since midnight UTC. */
@@ -27,6 +31,8 @@ export interface AlertMeasurements {
   pumpingHolds: PumpingHoldMeasurement[];
   /** SMS_PUMPING_MIN_CONVERSION: below it a scope is held. */
   pumpingMinConversion: number;
+  /** Security incidents of the last hour (see SECURITY_INCIDENT_KINDS). */
+  securityIncidents: number;
 }
 
 /** What an operator needs to judge a hold from the alert alone. */
@@ -86,7 +92,7 @@ export function judgeAlerts(
       firing: p95 > config.responseTimeMs,
       value: p95,
       threshold: config.responseTimeMs,
-      message: `p95 response time of the SMS endpoints over the last hour is ${p95} ms, above ${config.responseTimeMs} ms`,
+      message: `p95 response time of the SMS and auth endpoints over the last hour is ${p95} ms, above ${config.responseTimeMs} ms`,
     },
     {
       rule: 'rate_limit_violations',
@@ -100,7 +106,11 @@ export function judgeAlerts(
       firing: config.dailyCost !== undefined && dailyCost > config.dailyCost,
       value: dailyCost,
       threshold: config.dailyCost ?? 0,
-      message: `SMS spend today (UTC) is ${dailyCost} ${currency}, above ${config.dailyCost ?? 0} ${currency}`,
+      message:
+        `SMS spend today (UTC) is ${dailyCost} ${currency}, above ${config.dailyCost ?? 0} ${currency}` +
+        (config.dailyCostSource?.variable === 'SMS_DAILY_BUDGET'
+          ? ` (${percent(config.dailyCostSource.share)} of SMS_DAILY_BUDGET; sends stop at the budget)`
+          : ''),
     },
     {
       rule: 'webhook_failures',
@@ -110,6 +120,16 @@ export function judgeAlerts(
       message:
         `${measured.webhookFailures} Twilio status callbacks refused or failed in the last hour, ` +
         `more than ${config.webhookFailuresPerHour} (check TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL)`,
+    },
+    {
+      rule: 'security_incidents',
+      firing: measured.securityIncidents > config.securityIncidentsPerHour,
+      value: measured.securityIncidents,
+      threshold: config.securityIncidentsPerHour,
+      message:
+        `${measured.securityIncidents} security incidents in the last hour (code budgets spent, ` +
+        `code-check or password limits hit, bad webhook signatures), more than ` +
+        `${config.securityIncidentsPerHour}; GET /analytics/sms/security shows which`,
     },
     ...measured.pumpingHolds.map((hold) => pumpingHoldVerdict(hold, measured.pumpingMinConversion)),
   ];

@@ -16,8 +16,9 @@ class AlertDto {
     example: 0.0952,
     description:
       'Latest value seen above the threshold: a share (failure_rate), milliseconds ' +
-      '(response_time), a count per hour (rate_limit_violations, webhook_failures) or money ' +
-      'in SMS_BUDGET_CURRENCY (daily_cost)',
+      '(response_time: the p95 of every SMS and auth request, as the upper bound of its ' +
+      'histogram bucket), a count per hour (rate_limit_violations, webhook_failures, ' +
+      'security_incidents) or money in SMS_BUDGET_CURRENCY (daily_cost)',
   })
   value: number;
 

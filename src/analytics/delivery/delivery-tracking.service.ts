@@ -9,6 +9,7 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
 import { RecurringTask } from '../../common/recurring-task';
 import { SmsEvent, SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
+import { ROLLUP_DETAIL_SQL } from '../events/sms-event-rollup.entity';
 import { Configuration } from '../../config/configuration';
 import { Sql } from '../../database/sql';
 import { BatchedLookup } from '../../database/batched-lookup';
@@ -74,6 +75,9 @@ export class DeliveryTrackingService
   private readonly logger = new Logger('DeliveryTracking');
   private readonly config: AnalyticsConfig;
   private readonly pricePoll: RecurringTask;
+  /** The currency reports add costs up in (SMS_BUDGET_CURRENCY). */
+  private readonly currency: string;
+  private otherCurrencyLogged = false;
   /** Inserts of just-sent messages still in flight, so a fast callback can wait for its row. */
   private readonly tracking = new Map<string, Promise<void>>();
   private readonly messageWrites = new WriteBatcher<SentMessage & { trackedAt: Date }>((batch) =>
@@ -99,6 +103,7 @@ export class DeliveryTrackingService
       () => this.fetchDuePrices(),
       this.logger,
     );
+    this.currency = config.get('budget', { infer: true }).currency;
   }
 
   onModuleInit(): void {
@@ -200,23 +205,36 @@ export class DeliveryTrackingService
       [sid, amount, currency],
     );
     if (!message) return false;
-    const [sent] = await this.analytics.rows<{ occurred_at: Date }>(
+    // Reports add costs up in one currency: a price in another one keeps the estimate
+    // (the message row keeps Twilio's price).
+    if (currency !== this.currency) {
+      if (!this.otherCurrencyLogged) {
+        this.otherCurrencyLogged = true;
+        this.logger.warn(
+          { priceUnit: currency, currency: this.currency },
+          'Twilio prices in another currency than SMS_BUDGET_CURRENCY: costs stay estimates',
+        );
+      }
+      return true;
+    }
+    const [sent] = await this.analytics.rows<{ occurred_at: Date; detail: string }>(
       `UPDATE sms_events SET cost = $2, currency = $3, cost_source = 'twilio'
         WHERE provider_sid = $1 AND status = 'sent' AND cost_source = 'estimate'
-        RETURNING occurred_at`,
+        RETURNING occurred_at, ${ROLLUP_DETAIL_SQL} AS detail`,
       [sid, amount, currency],
     );
     if (sent) {
       await this.analytics.rows(
         `UPDATE sms_event_rollups
             SET cost = cost + $4, estimated_cost_events = GREATEST(estimated_cost_events - 1, 0)
-          WHERE bucket = date_trunc('hour', $1::timestamptz) AND country_code = $2 AND purpose = $3
-            AND status = 'sent'`,
+          WHERE bucket = date_trunc('hour', $1::timestamptz, 'UTC') AND country_code = $2 AND purpose = $3
+            AND status = 'sent' AND detail = $5`,
         [
           sent.occurred_at,
           message.country_code,
           message.purpose ?? '-',
           amount - Number(message.estimated_cost ?? 0),
+          sent.detail,
         ],
       );
     }

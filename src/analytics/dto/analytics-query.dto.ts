@@ -2,6 +2,9 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
 import { PURPOSES, Purpose } from '../../sms/purpose';
 
+export const GROUP_BY = ['hour', 'day', 'week'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
 export class AnalyticsQueryDto {
   @ApiPropertyOptional({
     description: 'Start (ISO 8601, inclusive); default 30 days before `to`',
@@ -29,8 +32,12 @@ export class AnalyticsQueryDto {
   @Matches(/^[A-Z]{2}$/, { message: 'country must be a two-letter upper-case ISO country code' })
   country?: string;
 
-  @ApiPropertyOptional({ enum: ['day', 'hour'], default: 'day' })
+  @ApiPropertyOptional({
+    enum: GROUP_BY,
+    default: 'day',
+    description: 'Periods of the series (UTC; weeks start on Monday)',
+  })
   @IsOptional()
-  @IsIn(['day', 'hour'])
-  groupBy?: 'day' | 'hour';
+  @IsIn(GROUP_BY)
+  groupBy?: GroupBy;
 }

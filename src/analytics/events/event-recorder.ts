@@ -13,14 +13,32 @@ import { requestContext } from '../../common/request-context';
 import { Configuration } from '../../config/configuration';
 import { AnalyticsConfig } from '../analytics.config';
 import { AnalyticsDatabase } from '../analytics-database';
-import { RESPONSE_TIME_BUCKETS_MS } from './sms-event-rollup.entity';
+import {
+  addInto,
+  bucketOf,
+  emptyHistogram,
+  sqlAddHistograms,
+  sqlBucketOf,
+  RESPONSE_TIME_BUCKETS,
+} from '../response-time-histogram';
+import { ROLLUP_DETAIL_SQL } from './sms-event-rollup.entity';
 
 /** An event with what the request knew about itself. */
 export interface RecordedEvent extends SmsEvent {
   ipHash?: string;
   userAgent?: string;
-  sessionId?: string;
+  /** The X-Request-Id of the request that produced it. */
+  requestId?: string;
   responseTimeMs?: number;
+}
+
+/** One minute of one route's response times, as sms_request_timings stores them. */
+interface RouteMinute {
+  minute: Date;
+  route: string;
+  requests: number;
+  responseMsSum: number;
+  histogram: number[];
 }
 
 const COLUMNS = [
@@ -42,7 +60,7 @@ const COLUMNS = [
   'error_message',
   'user_agent',
   'ip_hash',
-  'session_id',
+  'request_id',
   'encoding',
   'segments',
   'layer',
@@ -68,14 +86,53 @@ function rowOf(event: RecordedEvent): unknown[] {
     event.errorMessage ?? null,
     event.userAgent ?? null,
     event.ipHash ?? null,
-    event.sessionId ?? null,
+    event.requestId ?? null,
     event.encoding ?? null,
     event.segments ?? null,
     event.layer ?? null,
   ];
 }
 
-const bucketColumns = [...RESPONSE_TIME_BUCKETS_MS.map((limit) => `rt_le_${limit}`), 'rt_gt_5000'];
+/** The histogram of a batch group, from the bucket each inserted row returned. */
+const BATCH_HISTOGRAM = `ARRAY[${Array.from(
+  { length: RESPONSE_TIME_BUCKETS },
+  (_, index) => `count(*) FILTER (WHERE rt_bucket = ${index})`,
+).join(', ')}]::integer[]`;
+
+/** The events' hourly rollups, from the `inserted` rows. */
+const ROLLUP_UPSERT = `
+       INSERT INTO sms_event_rollups AS rollup
+         (bucket, country_code, purpose, status, detail, events, cost, estimated_cost_events,
+          response_count, response_ms_sum)
+       SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+              status, detail, count(*), COALESCE(sum(cost), 0),
+              count(*) FILTER (WHERE cost_source = 'estimate'),
+              count(response_time_ms), COALESCE(sum(response_time_ms), 0)
+         FROM inserted
+        GROUP BY 1, 2, 3, 4, 5
+       ON CONFLICT (bucket, country_code, purpose, status, detail) DO UPDATE SET
+         events = rollup.events + EXCLUDED.events,
+         cost = rollup.cost + EXCLUDED.cost,
+         estimated_cost_events = rollup.estimated_cost_events + EXCLUDED.estimated_cost_events,
+         response_count = rollup.response_count + EXCLUDED.response_count,
+         response_ms_sum = rollup.response_ms_sum + EXCLUDED.response_ms_sum`;
+
+/** The hourly response-time histograms, from the `inserted` rows that carry a time. */
+const RESPONSE_TIME_UPSERT = `
+       INSERT INTO sms_response_time_rollups AS rollup
+         (bucket, country_code, purpose, responses, rt_histogram)
+       SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+              count(*), ${BATCH_HISTOGRAM}
+         FROM inserted
+        WHERE response_time_ms IS NOT NULL
+        GROUP BY 1, 2, 3
+       ON CONFLICT (bucket, country_code, purpose) DO UPDATE SET
+         responses = rollup.responses + EXCLUDED.responses,
+         rt_histogram = ${sqlAddHistograms('rollup.rt_histogram', 'EXCLUDED.rt_histogram')}`;
+
+const MINUTE_MS = 60_000;
+/** Route-minutes held while the database is unreachable (a day of ten busy routes). */
+const MAX_ROUTE_MINUTES = 15_000;
 
 /**
  * Writes events in batches, off the request path: publishing only appends to a buffer, a timer
@@ -89,6 +146,8 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private readonly config: AnalyticsConfig;
   private buffer: RecordedEvent[] = [];
   private readonly task: RecurringTask;
+  /** Request timings not yet written, by minute and route. */
+  private timings = new Map<string, RouteMinute>();
   private flushing?: Promise<void>;
   private dropped = 0;
 
@@ -131,10 +190,10 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
           ...event,
           ipHash: this.hasher.hashClient(context.ip),
           userAgent: context.userAgent?.slice(0, 256),
-          sessionId: context.requestId.slice(0, 128),
+          requestId: context.requestId.slice(0, 128),
         }
       : { ...event };
-    // Inside a timed request the event waits for the response time (timing.interceptor.ts).
+    // Inside a timed request the event waits for the response time (request-timings.ts).
     if (context?.deferred) context.deferred.events.push(recorded);
     else this.enqueue(recorded);
   }
@@ -153,6 +212,28 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
   }
 
   /**
+   * One response of an SMS or auth route, added to its minute's histogram; written with the
+   * events. Without analytics nothing is recorded (the response-time alert then has no data).
+   */
+  recordRequest(route: string, milliseconds: number, at: Date): void {
+    if (!this.config.enabled) return;
+    const minute = new Date(Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS);
+    const key = `${minute.getTime()} ${route}`;
+    let timing = this.timings.get(key);
+    if (!timing) {
+      if (this.timings.size >= MAX_ROUTE_MINUTES) {
+        this.timings.delete(this.timings.keys().next().value!);
+        this.dropped += 1;
+      }
+      timing = { minute, route, requests: 0, responseMsSum: 0, histogram: emptyHistogram() };
+      this.timings.set(key, timing);
+    }
+    timing.requests += 1;
+    timing.responseMsSum += Math.round(milliseconds);
+    timing.histogram[bucketOf(milliseconds)] += 1;
+  }
+
+  /**
    * Writes everything buffered so far; concurrent callers share one flush at a time. Never
    * throws: what could not be written stays buffered for the next flush.
    */
@@ -160,15 +241,34 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     await this.writeBuffered().catch(() => undefined);
   }
 
-  /** As flush(), but throws when a write fails. */
+  /** As flush(), but throws when a write fails (RecurringTask logs it and backs off). */
   private async writeBuffered(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 && this.timings.size === 0) return;
     this.flushing = this.writeAll().finally(() => (this.flushing = undefined));
     await this.flushing;
   }
 
   private async writeAll(): Promise<void> {
+    if (this.timings.size > 0) {
+      const timings = this.timings;
+      this.timings = new Map();
+      try {
+        await this.writeTimings([...timings.values()]);
+      } catch (error) {
+        // Put them back, merged with what arrived meanwhile; the events below will fail too.
+        for (const [key, timing] of timings) {
+          const newer = this.timings.get(key);
+          if (newer) {
+            timing.requests += newer.requests;
+            timing.responseMsSum += newer.responseMsSum;
+            addInto(timing.histogram, newer.histogram);
+          }
+          this.timings.set(key, timing);
+        }
+        throw error;
+      }
+    }
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.config.batchSize);
       await this.write(batch);
@@ -186,41 +286,39 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
       });
       return `(${placeholders.join(', ')})`;
     });
-    const bucketSums = bucketColumns
-      .map((column, index) => {
-        const lower = index === 0 ? null : RESPONSE_TIME_BUCKETS_MS[index - 1];
-        const upper = RESPONSE_TIME_BUCKETS_MS[index];
-        const condition =
-          upper === undefined
-            ? `response_time_ms > ${lower}`
-            : lower === null
-              ? `response_time_ms <= ${upper}`
-              : `response_time_ms > ${lower} AND response_time_ms <= ${upper}`;
-        return `count(*) FILTER (WHERE ${condition}) AS ${column}`;
-      })
-      .join(', ');
     await this.database.rows(
       `WITH inserted AS (
          INSERT INTO sms_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
-         RETURNING occurred_at, country_code, purpose, status, cost, cost_source, response_time_ms
+         RETURNING occurred_at, country_code, purpose, status, ${ROLLUP_DETAIL_SQL} AS detail,
+                   cost, cost_source, response_time_ms, ${sqlBucketOf('response_time_ms')} AS rt_bucket
+       ), rolled_up AS (${ROLLUP_UPSERT}
        )
-       INSERT INTO sms_event_rollups AS rollup
-         (bucket, country_code, purpose, status, events, cost, estimated_cost_events,
-          response_count, response_ms_sum, ${bucketColumns.join(', ')})
-       SELECT date_trunc('hour', occurred_at), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
-              status, count(*), COALESCE(sum(cost), 0),
-              count(*) FILTER (WHERE cost_source = 'estimate'),
-              count(response_time_ms), COALESCE(sum(response_time_ms), 0), ${bucketSums}
-         FROM inserted
-        GROUP BY 1, 2, 3, 4
-       ON CONFLICT (bucket, country_code, purpose, status) DO UPDATE SET
-         events = rollup.events + EXCLUDED.events,
-         cost = rollup.cost + EXCLUDED.cost,
-         estimated_cost_events = rollup.estimated_cost_events + EXCLUDED.estimated_cost_events,
-         response_count = rollup.response_count + EXCLUDED.response_count,
-         response_ms_sum = rollup.response_ms_sum + EXCLUDED.response_ms_sum,
-         ${bucketColumns.map((column) => `${column} = rollup.${column} + EXCLUDED.${column}`).join(',\n         ')}`,
+       ${RESPONSE_TIME_UPSERT}`,
       values,
+    );
+  }
+
+  /** Every route-minute of the batch in one statement, added to what other instances wrote. */
+  private async writeTimings(timings: RouteMinute[]): Promise<void> {
+    const column = <T>(value: (timing: RouteMinute) => T) => timings.map(value);
+    await this.database.rows(
+      `INSERT INTO sms_request_timings AS timing (minute, route, requests, response_ms_sum, rt_histogram)
+       SELECT minute, route, requests, response_ms_sum,
+              string_to_array(histogram, ',')::integer[]
+         FROM unnest($1::timestamptz[], $2::varchar[], $3::integer[], $4::bigint[], $5::text[])
+           AS batch (minute, route, requests, response_ms_sum, histogram)
+       ON CONFLICT (minute, route) DO UPDATE SET
+         requests = timing.requests + EXCLUDED.requests,
+         response_ms_sum = timing.response_ms_sum + EXCLUDED.response_ms_sum,
+         rt_histogram = ${sqlAddHistograms('timing.rt_histogram', 'EXCLUDED.rt_histogram')}`,
+      [
+        column((timing) => timing.minute),
+        column((timing) => timing.route.slice(0, 64)),
+        column((timing) => timing.requests),
+        column((timing) => timing.responseMsSum),
+        // A two-dimensional array parameter would need equal lengths anyway: one text each.
+        column((timing) => timing.histogram.join(',')),
+      ],
     );
   }
 

@@ -1,11 +1,16 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** Upper bounds (ms) of the response-time histogram columns; the last column is "slower". */
-export const RESPONSE_TIME_BUCKETS_MS = [100, 250, 500, 1000, 2000, 5000] as const;
+/**
+ * What an event's rollup row is split by besides country, purpose and status: what refused it
+ * (the `layer` of rate_limited, held, refused and security events), else the channel it went
+ * through (sends, verifications, expiries: a Verify send has no delivery receipt, a Messaging
+ * one has). The recorder, the backfill migration and price updates use the same expression.
+ */
+export const ROLLUP_DETAIL_SQL = `COALESCE(layer, channel, '-')`;
 
 /**
- * Hourly totals per country, purpose and status, kept up to date with every batch of events:
- * the operators' reports read these instead of scanning millions of events.
+ * Hourly totals per country, purpose, status and detail, kept up to date with every batch of
+ * events: the operators' reports read these instead of scanning millions of events.
  */
 @Entity('sms_event_rollups')
 export class SmsEventRollup {
@@ -23,6 +28,10 @@ export class SmsEventRollup {
   @PrimaryColumn({ type: 'varchar', length: 16 })
   status: string;
 
+  /** See ROLLUP_DETAIL_SQL; '-' when neither is known. */
+  @PrimaryColumn({ type: 'varchar', length: 32, default: '-' })
+  detail: string;
+
   @Column({ type: 'integer', default: 0 })
   events: number;
 
@@ -37,25 +46,30 @@ export class SmsEventRollup {
 
   @Column({ name: 'response_ms_sum', type: 'bigint', default: 0 })
   responseMsSum: string;
+}
 
-  @Column({ name: 'rt_le_100', type: 'integer', default: 0 })
-  rtLe100: number;
+/**
+ * The response times of the requests whose outcome an event records (each request once, see
+ * request-timings.ts), per hour, country and purpose: the reports' percentiles. Apart from
+ * sms_event_rollups so that the other reports never read the histograms.
+ */
+@Entity('sms_response_time_rollups')
+export class SmsResponseTimeRollup {
+  @PrimaryColumn({ type: 'timestamptz' })
+  bucket: Date;
 
-  @Column({ name: 'rt_le_250', type: 'integer', default: 0 })
-  rtLe250: number;
+  /** '--' when unknown. */
+  @PrimaryColumn({ name: 'country_code', type: 'char', length: 2 })
+  countryCode: string;
 
-  @Column({ name: 'rt_le_500', type: 'integer', default: 0 })
-  rtLe500: number;
+  /** '-' when unknown. */
+  @PrimaryColumn({ type: 'varchar', length: 20 })
+  purpose: string;
 
-  @Column({ name: 'rt_le_1000', type: 'integer', default: 0 })
-  rtLe1000: number;
+  @Column({ type: 'integer', default: 0 })
+  responses: number;
 
-  @Column({ name: 'rt_le_2000', type: 'integer', default: 0 })
-  rtLe2000: number;
-
-  @Column({ name: 'rt_le_5000', type: 'integer', default: 0 })
-  rtLe5000: number;
-
-  @Column({ name: 'rt_gt_5000', type: 'integer', default: 0 })
-  rtGt5000: number;
+  /** Response times by bucket of RESPONSE_TIME_BOUNDS_MS (response-time-histogram.ts). */
+  @Column({ name: 'rt_histogram', type: 'integer', array: true, default: () => `'{}'` })
+  rtHistogram: number[];
 }

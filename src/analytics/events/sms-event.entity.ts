@@ -6,7 +6,7 @@ import type { Purpose } from '../../sms/purpose';
 @Index('idx_sms_events_occurred', ['occurredAt'])
 @Index('idx_sms_events_provider_sid', ['providerSid'])
 @Index('idx_sms_events_failures', ['occurredAt'], {
-  where: `"status" IN ('failed', 'undelivered')`,
+  where: `"status" IN ('failed', 'undelivered', 'wrong_code', 'refused', 'security')`,
 })
 export class SmsEventRecord {
   @PrimaryGeneratedColumn('uuid')
@@ -66,8 +66,12 @@ export class SmsEventRecord {
   @Column({ name: 'ip_hash', type: 'varchar', length: 64, nullable: true })
   ipHash: string | null;
 
-  @Column({ name: 'session_id', type: 'varchar', length: 128, nullable: true })
-  sessionId: string | null;
+  /**
+   * The request that produced the event (the X-Request-Id answered to it): SPEC.md's `sessionId`
+   * field, named for what it holds. The service has no client sessions to record.
+   */
+  @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
+  requestId: string | null;
 
   @Column({ type: 'varchar', length: 8, nullable: true })
   encoding: string | null;

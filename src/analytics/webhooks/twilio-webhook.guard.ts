@@ -9,6 +9,8 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { ApiForbiddenResponse, ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { Clock } from '../../common/clock';
+import { SmsEvents } from '../../common/events/sms-events';
 import { ErrorEnvelopeDto } from '../../common/errors/error-envelope.dto';
 import { ProductError } from '../../common/errors/product-error';
 import { Configuration } from '../../config/configuration';
@@ -34,6 +36,8 @@ export class TwilioSignatureGuard implements CanActivate {
 
   constructor(
     private readonly stats: WebhookStats,
+    private readonly events: SmsEvents,
+    private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
   ) {
     this.publicBaseUrl = config.get('app', { infer: true }).publicBaseUrl;
@@ -60,6 +64,13 @@ export class TwilioSignatureGuard implements CanActivate {
       );
     if (!valid) {
       this.stats.failed('signature');
+      // A forged or misrouted callback: a security incident, recorded with the caller's IP HMAC.
+      this.events.publish({
+        status: 'security',
+        layer: 'webhook-signature',
+        occurredAt: this.clock.now(),
+        errorCode: 'INVALID_SIGNATURE',
+      });
       this.logger.warn(
         { path: request.url.split('?')[0] },
         'Twilio webhook refused: bad or missing signature',

@@ -1,7 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Purpose } from '../../sms/purpose';
 
-/** What happened to a code, as analytics and metrics see it (SPEC.md §4, extended). */
+/**
+ * What happened to a code, as analytics and metrics see it (SPEC.md §4, extended):
+ * - sent, delivered, undelivered, failed, verified, expired: the life of a real code;
+ * - test_sent, test_verified, test_expired: the same for SMS_TEST_NUMBERS, which receive nothing
+ *   and must not count as sends or conversions;
+ * - rate_limited (`layer`: the limit), held (`layer`: pumping or budget), suppressed (answered,
+ *   nothing delivered on purpose);
+ * - wrong_code: a code check with a wrong code that left attempts;
+ * - refused (`layer`): a send refused for its number (`country`, `line-type`), or an auth request
+ *   refused after its SMS proof was accepted (`auth`);
+ * - security (`layer`: its kind, see SECURITY_INCIDENT_KINDS) for incidents that are not a
+ *   rate-limit refusal.
+ */
 export const SMS_EVENT_STATUSES = [
   'sent',
   'delivered',
@@ -12,8 +24,69 @@ export const SMS_EVENT_STATUSES = [
   'rate_limited',
   'suppressed',
   'held',
+  'wrong_code',
+  'refused',
+  'security',
+  'test_sent',
+  'test_verified',
+  'test_expired',
 ] as const;
 export type SmsEventStatus = (typeof SMS_EVENT_STATUSES)[number];
+
+/**
+ * Security incidents (SPEC.md §10 "security incidents"), by kind. Code-check and password limits
+ * refuse with a `rate_limited` event whose layer is the kind (one event per refusal, so the
+ * rate-limit panel and the security report count the same requests); the other kinds are
+ * `security` events with the kind as layer.
+ */
+export const SECURITY_INCIDENT_KINDS = [
+  'code-attempts',
+  'verify-phone',
+  'verify-ip',
+  'password-phone',
+  'password-ip',
+  'webhook-signature',
+] as const;
+export type SecurityIncidentKind = (typeof SECURITY_INCIDENT_KINDS)[number];
+
+/** The rate-limit layers whose refusals are security incidents. */
+export const SECURITY_RATE_LIMIT_LAYERS: readonly SecurityIncidentKind[] = [
+  'verify-phone',
+  'verify-ip',
+  'password-phone',
+  'password-ip',
+];
+
+const KINDS = new Set<string>(SECURITY_INCIDENT_KINDS);
+const RATE_LIMIT_KINDS = new Set<string>(SECURITY_RATE_LIMIT_LAYERS);
+
+/** The security incident an event reports, if any. */
+export function securityIncidentOf(
+  event: Pick<SmsEvent, 'status' | 'layer'>,
+): SecurityIncidentKind | undefined {
+  if (!event.layer) return undefined;
+  if (event.status === 'security' && KINDS.has(event.layer)) {
+    return event.layer as SecurityIncidentKind;
+  }
+  if (event.status === 'rate_limited' && RATE_LIMIT_KINDS.has(event.layer)) {
+    return event.layer as SecurityIncidentKind;
+  }
+  return undefined;
+}
+
+/**
+ * The status of a code's life event for the channel it went through: test numbers have their own
+ * statuses, and a suppressed verification's expiry is no event (nothing was sent; its
+ * `suppressed` event already counts it). Undefined: publish nothing.
+ */
+export function lifecycleStatus(
+  status: 'sent' | 'verified' | 'expired',
+  channel: string | undefined,
+): SmsEventStatus | undefined {
+  if (channel === 'test-number') return `test_${status}`;
+  if (channel === 'suppressed' && status === 'expired') return undefined;
+  return status;
+}
 
 /**
  * One fact about one SMS or check. Never a raw phone number, code or token: numbers and IPs are
@@ -37,7 +110,7 @@ export interface SmsEvent {
   currency?: string;
   costSource?: 'twilio' | 'estimate';
   carrier?: string;
-  /** For rate_limited: the layer that refused. */
+  /** For rate_limited, held and refused: what refused; for security: the incident's kind. */
   layer?: string;
   /** Milliseconds a provider call took (Twilio latency). */
   providerLatencyMs?: number;

@@ -6,10 +6,14 @@
 const KEY_STORAGE = 'sms-dashboard:admin-key';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+const WEEK_MS = 7 * DAY_MS;
 const DEFAULT_RANGE_DAYS = 30;
-// Beyond this many periods the chart shows only periods with data instead of a full timeline.
-const MAX_TIMELINE_PERIODS = 10_000;
+// A chart with more periods than this is unreadable (30 days by hour would be 720 points): "Auto"
+// picks hours up to 2 days, days up to 92 and weeks beyond; a choice past it is refused.
+const MAX_PERIODS = 200;
+const PERIOD_MS = { hour: HOUR_MS, day: DAY_MS, week: WEEK_MS };
 const EMPTY = '–';
+const NOT_TRACKED = 'not tracked';
 
 const COLORS = {
   delivery: '#2563eb',
@@ -46,13 +50,20 @@ const format = {
   count: (value) => (isMissing(value) ? EMPTY : integer.format(value)),
   percent: (value) => (isMissing(value) ? EMPTY : `${(value * 100).toFixed(1)}%`),
   milliseconds: (value) => (isMissing(value) ? EMPTY : `${integer.format(value)} ms`),
+  // Percentiles read from a histogram: the upper bound of their bucket (see the API).
+  atMostMilliseconds: (value) => (isMissing(value) ? EMPTY : `≤ ${integer.format(value)} ms`),
   cost: (value) => (isMissing(value) ? EMPTY : money.format(value)),
+  // Amounts on their own say their currency (SMS_BUDGET_CURRENCY); table headers do for columns.
+  money: (value) =>
+    isMissing(value)
+      ? EMPTY
+      : `${money.format(value)}${state.currency ? ` ${state.currency}` : ''}`,
   decimal: (value) => (isMissing(value) ? EMPTY : decimal.format(value)),
   text: (value) => (isMissing(value) || value === '' ? EMPTY : String(value)),
   time: (value) => (isMissing(value) ? EMPTY : `${value.slice(0, 10)} ${value.slice(11, 16)}`),
 };
 
-const state = { key: null, loading: null, charts: {} };
+const state = { key: null, loading: null, charts: {}, currency: null };
 
 const byId = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -160,6 +171,13 @@ function setDefaultRange() {
   byId('range-from').value = isoDate(today - (DEFAULT_RANGE_DAYS - 1) * DAY_MS);
 }
 
+/** The grouping "Auto" picks: a few dozen periods at most, whatever the range. */
+function autoGroupBy(rangeMs) {
+  if (rangeMs <= 2 * DAY_MS) return 'hour';
+  if (rangeMs <= 92 * DAY_MS) return 'day';
+  return 'week';
+}
+
 /** The filters as the API's query; dates are whole UTC days, `to` inclusive. */
 function readFilters() {
   const from = byId('range-from').value;
@@ -172,7 +190,14 @@ function readFilters() {
   }
   const fromTime = Date.parse(`${from}T00:00:00Z`);
   const toTime = Date.parse(`${to}T00:00:00Z`) + DAY_MS;
-  const groupBy = byId('group-by').value;
+  const chosen = byId('group-by').value;
+  const groupBy = chosen === 'auto' ? autoGroupBy(toTime - fromTime) : chosen;
+  if ((toTime - fromTime) / PERIOD_MS[groupBy] > MAX_PERIODS) {
+    const periods = Math.ceil((toTime - fromTime) / PERIOD_MS[groupBy]);
+    return {
+      error: `By ${groupBy}, this range would draw ${periods} points (at most ${MAX_PERIODS}): choose Auto, a longer period or a shorter range.`,
+    };
+  }
   const params = new URLSearchParams({
     from: new Date(fromTime).toISOString(),
     to: new Date(toTime).toISOString(),
@@ -192,6 +217,7 @@ function showRangeNote(text, isError = false) {
 
 function describeRange(filters) {
   const parts = [`${filters.from} → ${filters.to} (UTC)`, `by ${filters.groupBy}`];
+  if (byId('group-by').value === 'auto') parts[1] += ' (auto)';
   if (filters.purpose) parts.push(filters.purpose.replace('_', ' '));
   if (filters.country) parts.push(filters.country);
   return parts.join(' · ');
@@ -276,24 +302,52 @@ const ALERT_UNITS = {
   failure_rate: format.percent,
   response_time: format.milliseconds,
   rate_limit_violations: format.count,
-  daily_cost: format.cost,
+  daily_cost: format.money,
   webhook_failures: format.count,
+  security_incidents: format.count,
 };
 
-const statusTone = (status) =>
-  status === 'failed' || status === 'undelivered' ? 'danger' : 'neutral';
+const STATUS_TONES = {
+  failed: 'danger',
+  undelivered: 'danger',
+  security: 'danger',
+  wrong_code: 'warning',
+  refused: 'warning',
+};
+const statusTone = (status) => STATUS_TONES[status] ?? 'neutral';
+
+/**
+ * A delivery rate as shown: "not tracked" when none of the sends behind it could report delivery
+ * (Twilio Verify has no per-message status callback), rather than an empty or 0 % rate.
+ */
+function deliveryRateCell(point, testId) {
+  if (isMissing(point.deliveryRate) && point.untrackedSends > 0) {
+    const element = cell(null, format.text, testId);
+    element.textContent = NOT_TRACKED;
+    element.className = 'num muted';
+    element.title = `${point.untrackedSends} sends through Twilio Verify, which reports no delivery`;
+    return element;
+  }
+  return cell(point.deliveryRate, format.percent, testId);
+}
 
 // --- charts ---------------------------------------------------------------------------------
 
+/** Monday 00:00 UTC of the week `time` falls in, as the API's weeks start. */
+function weekStart(time) {
+  const day = new Date(time).getUTCDay();
+  return time - ((day + 6) % 7) * DAY_MS;
+}
+
 /**
  * Every period of the range, so gaps show as gaps; the API's own periods if they do not fall on
- * UTC boundaries (a database in another time zone) or the range is too long to draw each one.
+ * the same UTC boundaries.
  */
 function timeline(periods, filters) {
-  const step = filters.groupBy === 'hour' ? HOUR_MS : DAY_MS;
-  if ((filters.toTime - filters.fromTime) / step > MAX_TIMELINE_PERIODS) return periods;
+  const step = PERIOD_MS[filters.groupBy];
+  const start = filters.groupBy === 'week' ? weekStart(filters.fromTime) : filters.fromTime;
   const all = [];
-  for (let time = filters.fromTime; time < filters.toTime; time += step) {
+  for (let time = start; time < filters.toTime; time += step) {
     all.push(new Date(time).toISOString());
   }
   const known = new Set(all);
@@ -301,7 +355,8 @@ function timeline(periods, filters) {
 }
 
 function periodLabel(period, groupBy) {
-  return (groupBy === 'hour' ? hourLabel : dayLabel).format(new Date(period));
+  const label = (groupBy === 'hour' ? hourLabel : dayLabel).format(new Date(period));
+  return groupBy === 'week' ? `Week of ${label}` : label;
 }
 
 function drawChart(name, canvasId, config) {
@@ -350,6 +405,7 @@ function renderSummary(answer) {
   sectionError('summary', answer);
   const summary = answer.ok ? answer.data : null;
   const counts = summary?.counts ?? {};
+  const tests = summary?.testNumbers ?? {};
   const values = [
     ['summary-sent', counts.sent, format.count],
     ['summary-delivered', counts.delivered, format.count],
@@ -360,21 +416,86 @@ function renderSummary(answer) {
     ['summary-rate-limited', counts.rateLimited, format.count],
     ['summary-held', counts.held, format.count],
     ['summary-suppressed', counts.suppressed, format.count],
+    ['summary-refused', counts.refused, format.count],
+    ['summary-wrong-codes', counts.wrongCodes, format.count],
+    ['summary-security-incidents', counts.securityIncidents, format.count],
+    ['summary-test-sent', tests.sent, format.count],
+    ['summary-test-verified', tests.verified, format.count],
     ['summary-delivery-rate', summary?.deliveryRate, format.percent],
     ['summary-verification-rate', summary?.verificationRate, format.percent],
-    ['summary-p50', summary?.responseTimeMs.p50, format.milliseconds],
-    ['summary-p95', summary?.responseTimeMs.p95, format.milliseconds],
+    ['summary-p50', summary?.responseTimeMs.p50, percentileFormat(summary)],
+    ['summary-p95', summary?.responseTimeMs.p95, percentileFormat(summary)],
     ['summary-average', summary?.responseTimeMs.average, format.milliseconds],
-    ['summary-cost-total', summary?.cost.total, format.cost],
-    ['summary-cost-per-verified', summary?.cost.perVerifiedUser, format.cost],
+    ['summary-cost-total', summary?.cost.total, format.money],
+    ['summary-cost-per-verified', summary?.cost.perVerifiedUser, format.money],
   ];
   for (const [testId, value, formatter] of values) setValue(byTestId(testId), value, formatter);
+  renderDeliveryCard(summary);
+  renderLayers(summary);
   const source = byTestId('summary-cost-source');
   setValue(source, summary?.cost.source, format.text);
   source.className = `pill source-${summary?.cost.source ?? 'none'}`;
   source.title = isMissing(summary?.cost.estimatedShare)
     ? ''
     : `${format.percent(summary.cost.estimatedShare)} of sends priced from the estimate table`;
+}
+
+const percentileFormat = (summary) =>
+  summary?.responseTimeMs.approximate ? format.atMostMilliseconds : format.milliseconds;
+
+/** The delivery rate, or why there is none: Verify sends report no delivery. */
+function renderDeliveryCard(summary) {
+  const rate = byTestId('summary-delivery-rate');
+  const hint = byTestId('summary-delivery-hint');
+  const { trackedSends = 0, untrackedSends = 0 } = summary?.delivery ?? {};
+  const untracked = isMissing(summary?.deliveryRate) && untrackedSends > 0;
+  rate.classList.toggle('untracked', untracked);
+  if (untracked) rate.textContent = NOT_TRACKED;
+  hint.textContent = untracked
+    ? `Twilio Verify reports no delivery per message (${integer.format(untrackedSends)} sends)`
+    : untrackedSends > 0
+      ? `Of ${integer.format(trackedSends)} Messaging sends; ${integer.format(untrackedSends)} Verify sends not tracked`
+      : 'Delivered of delivered + undelivered';
+}
+
+const LAYER_GROUPS = [
+  ['rateLimitedByLayer', 'Rate limit'],
+  ['heldByLayer', 'Hold'],
+  ['refusedByLayer', 'Refused'],
+];
+
+function renderLayers(summary) {
+  const rows = [];
+  for (const [field, label] of LAYER_GROUPS) {
+    for (const { layer, count } of summary?.[field] ?? []) {
+      rows.push(
+        row('layer-row', { group: field, layer }, [
+          cell(label, format.text, 'layer-group'),
+          cell(layer, format.text, 'layer-name'),
+          cell(count, format.count, 'layer-count'),
+        ]),
+      );
+    }
+  }
+  fillRows(byId('layer-rows'), rows, 3, 'Nothing was refused in this range.');
+}
+
+function renderSecurity(answer) {
+  sectionError('security', answer);
+  const security = answer.ok ? answer.data : null;
+  setValue(byTestId('security-total'), security?.total, format.count);
+  setValue(byTestId('security-wrong-codes'), security?.wrongCodes, format.count);
+  fillRows(
+    byId('security-rows'),
+    (security?.byKind ?? []).map((kind) =>
+      row('security-row', { kind: kind.kind }, [
+        cell(kind.kind, format.text, 'security-kind', 'nowrap'),
+        cell(kind.count, format.count, 'security-count'),
+        cell(kind.meaning, format.text, 'security-meaning'),
+      ]),
+    ),
+    3,
+  );
 }
 
 function renderRates(answer, filters) {
@@ -385,8 +506,9 @@ function renderRates(answer, filters) {
     overTime.map((point) => point.period),
     filters,
   );
+  // Bars: a period stands on its own, so one day of data is two bars, not a lone dot.
   drawChart('rates', 'rates-chart', {
-    type: 'line',
+    type: 'bar',
     data: {
       labels: periods.map((period) => periodLabel(period, filters.groupBy)),
       datasets: [
@@ -402,13 +524,7 @@ function renderRates(answer, filters) {
           borderColor: COLORS.verification,
           backgroundColor: COLORS.verification,
         },
-      ].map((dataset) => ({
-        ...dataset,
-        // Monotone curves never overshoot the data, so a rate never appears above 100%.
-        cubicInterpolationMode: 'monotone',
-        pointRadius: 3,
-        borderWidth: 2,
-      })),
+      ].map((dataset) => ({ ...dataset, borderRadius: 3, maxBarThickness: 28 })),
     },
     options: chartOptions((value) => `${value.toFixed(1)}%`, {
       max: 100,
@@ -428,7 +544,7 @@ function renderRates(answer, filters) {
         cell(point.sent, format.count, 'rates-sent'),
         cell(point.delivered, format.count, 'rates-delivered'),
         cell(point.verified, format.count, 'rates-verified'),
-        cell(point.deliveryRate, format.percent, 'rates-delivery-rate'),
+        deliveryRateCell(point, 'rates-delivery-rate'),
         cell(point.verificationRate, format.percent, 'rates-verification-rate'),
       ]),
     ),
@@ -442,7 +558,7 @@ function renderRates(answer, filters) {
         // Events refused before a purpose was known (pumping holds) are rolled up under '-'.
         cell(purpose.purpose === '-' ? '(none)' : purpose.purpose.replace('_', ' ')),
         cell(purpose.sent, format.count, 'purpose-sent'),
-        cell(purpose.deliveryRate, format.percent, 'purpose-delivery-rate'),
+        deliveryRateCell(purpose, 'purpose-delivery-rate'),
         cell(purpose.verificationRate, format.percent, 'purpose-verification-rate'),
         cell(purpose.failureRate, format.percent, 'purpose-failure-rate'),
       ]),
@@ -454,7 +570,7 @@ function renderRates(answer, filters) {
 function renderCosts(answer, filters) {
   sectionError('costs', answer);
   const costs = answer.ok ? answer.data : null;
-  setValue(byTestId('costs-total'), costs?.total, format.cost);
+  setValue(byTestId('costs-total'), costs?.total, format.money);
   const source = byTestId('costs-source');
   setValue(source, costs?.source, format.text);
   source.className = `pill source-${costs?.source ?? 'none'}`;
@@ -479,7 +595,7 @@ function renderCosts(answer, filters) {
         },
       ],
     },
-    options: chartOptions(format.cost, { ticks: { callback: (value) => format.cost(value) } }),
+    options: chartOptions(format.money, { ticks: { callback: (value) => format.cost(value) } }),
   });
   byId('spend-chart').setAttribute('aria-label', `Spend ${describeRange(filters)}`);
 
@@ -512,17 +628,18 @@ function renderCountries(answer, costsAnswer) {
         cell(country.country, format.text, 'country-code'),
         cell(country.sent, format.count, 'country-sent'),
         cell(country.delivered, format.count, 'country-delivered'),
-        cell(country.deliveryRate, format.percent, 'country-delivery-rate'),
+        deliveryRateCell(country, 'country-delivery-rate'),
         cell(country.verified, format.count, 'country-verified'),
         cell(country.verificationRate, format.percent, 'country-conversion'),
         cell(country.cost, format.cost, 'country-cost'),
         cell(perVerified.get(country.country), format.cost, 'country-cost-per-verified'),
+        cell(country.refused, format.count, 'country-refused'),
         country.held
           ? pillCell(true, `Held · ${country.holdMode}`, 'danger', 'country-held')
           : pillCell(false, 'No', 'quiet', 'country-held'),
       ]),
     ),
-    9,
+    10,
   );
 }
 
@@ -697,6 +814,7 @@ async function load() {
     costs: `/analytics/sms/costs${query}`,
     countries: `/analytics/sms/countries${query}`,
     failures: `/analytics/sms/failures${query}`,
+    security: `/analytics/sms/security${query}`,
     alerts: '/analytics/sms/alerts',
     holds: '/admin/sms/holds',
   };
@@ -726,7 +844,12 @@ async function load() {
     hideBanner();
   }
 
+  state.currency = answers.summary.ok ? answers.summary.data.cost.currency : null;
+  for (const element of document.querySelectorAll('[data-currency]')) {
+    element.textContent = state.currency ? ` (${state.currency})` : '';
+  }
   renderSummary(answers.summary);
+  renderSecurity(answers.security);
   renderRates(answers.rates, filters);
   renderCosts(answers.costs, filters);
   renderCountries(answers.countries, answers.costs);

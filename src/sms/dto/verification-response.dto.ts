@@ -26,10 +26,10 @@ export class VerificationResponseDto {
   @ApiProperty({ example: false })
   valid: boolean;
 
-  @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
+  @ApiProperty({ example: '2026-01-01T00:00:00Z', description: 'UTC, whole seconds, as Twilio' })
   date_created: string;
 
-  @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
+  @ApiProperty({ example: '2026-01-01T00:00:00Z', description: 'UTC, whole seconds, as Twilio' })
   date_updated: string;
 
   @ApiPropertyOptional({

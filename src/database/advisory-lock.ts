@@ -1,16 +1,20 @@
 import { Client } from 'pg';
 
 /**
- * Which instance runs retention: the one holding a PostgreSQL session-level advisory lock for the
- * length of a run. The lock lives on a connection of its own rather than a pooled one, so a run
- * never holds back a pool (the embedded database's has a single connection) and a crashed
- * instance's lock goes with its connection.
+ * Which instance runs a periodic job (retention, the expiry sweep): the one holding a PostgreSQL
+ * session-level advisory lock for the length of a run. The lock lives on a connection of its own
+ * rather than a pooled one, so a run never holds back a pool (the embedded database's has a
+ * single connection) and a crashed instance's lock goes with its connection.
  */
-export class RetentionLock {
-  /** `url` undefined: the embedded database, which only one process can open anyway. */
+export class AdvisoryLock {
+  /**
+   * `url` undefined: the embedded database, which only one process can open anyway.
+   * `key`: any constant unique among this database's advisory locks.
+   */
   constructor(
     private readonly url: string | undefined,
     private readonly key: number,
+    private readonly applicationName: string,
   ) {}
 
   /** A function that releases the lock, or undefined when another instance holds it. */
@@ -18,7 +22,7 @@ export class RetentionLock {
     if (!this.url) return async () => undefined;
     const client = new Client({
       connectionString: this.url,
-      application_name: 'sms-retention',
+      application_name: this.applicationName,
       connectionTimeoutMillis: 3_000,
       query_timeout: 5_000,
     });

@@ -1,0 +1,147 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '../common/clock';
+import { RecurringTask } from '../common/recurring-task';
+import { SmsEvents, lifecycleStatus } from '../common/events/sms-events';
+import { Configuration } from '../config/configuration';
+import { AdvisoryLock } from '../database/advisory-lock';
+import { Sql } from '../database/sql';
+import { Purpose } from './purpose';
+
+/** Any constant unique among this database's advisory locks ("SMSX"). */
+export const EXPIRY_SWEEP_LOCK_KEY = 0x534d5358;
+/** Rows per statement: each batch is one short transaction that skips rows a request holds. */
+const BATCH_SIZE = 1_000;
+
+export type ExpirySweep = { status: 'completed'; expired: number } | { status: 'skipped' };
+
+interface ExpiredRow {
+  id: string;
+  phone_number_hash: string;
+  purpose: Purpose;
+  channel: string;
+  country_code: string | null;
+  expires_at: Date;
+}
+
+/**
+ * Records expiry when it happens: every SMS_EXPIRY_SWEEP_INTERVAL_MS, one instance at a time (a
+ * PostgreSQL advisory lock), pending verifications past `expires_at` become `expired` and each
+ * gets one `expired` event, dated when its code expired. Without it a code that nobody used stayed
+ * pending, and unreported, until the next send to its number and purpose.
+ *
+ * Exactly once: a row is reported by the statement that moves it from pending to expired, and
+ * that move happens once (`status = 'pending'` is re-checked on the locked row), whether this
+ * sweep, another instance's or the lazy path of a new send (VerificationService.expireStale)
+ * gets there first.
+ */
+@Injectable()
+export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ExpirySweep');
+  private readonly intervalMs: number;
+  private readonly lock: AdvisoryLock;
+  private readonly task: RecurringTask;
+  private current?: Promise<ExpirySweep>;
+  private stopping = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly events: SmsEvents,
+    private readonly clock: Clock,
+    config: ConfigService<Configuration, true>,
+  ) {
+    this.intervalMs = config.get('sms', { infer: true }).expirySweepIntervalMs;
+    this.lock = new AdvisoryLock(
+      config.get('database', { infer: true }).url,
+      EXPIRY_SWEEP_LOCK_KEY,
+      'sms-expiry-sweep',
+    );
+    // A sweep that fails (the database unreachable) is logged once per cause and backs off.
+    this.task = new RecurringTask(
+      {
+        name: 'expiry sweep',
+        intervalMs: this.intervalMs,
+        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
+      },
+      () => this.sweepOnce(),
+      this.logger,
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  /** One sweep, unless one is already running here or on another instance. */
+  sweepOnce(): Promise<ExpirySweep> {
+    if (this.current || this.stopping) return Promise.resolve({ status: 'skipped' });
+    const sweep = this.sweep().finally(() => {
+      this.current = undefined;
+    });
+    this.current = sweep;
+    return sweep;
+  }
+
+  private async sweep(): Promise<ExpirySweep> {
+    const release = await this.lock.tryAcquire();
+    if (!release) return { status: 'skipped' };
+    try {
+      const now = this.clock.now();
+      let expired = 0;
+      for (;;) {
+        const rows = await this.expireBatch(now);
+        for (const row of rows) this.report(row);
+        expired += rows.length;
+        if (rows.length < BATCH_SIZE || this.stopping) break;
+      }
+      if (expired > 0) this.logger.log({ expired }, `expiry sweep: ${expired} codes expired`);
+      return { status: 'completed', expired };
+    } finally {
+      await release();
+    }
+  }
+
+  private expireBatch(now: Date): Promise<ExpiredRow[]> {
+    return this.sql.rows<ExpiredRow>(
+      `WITH due AS (
+         SELECT id FROM sms_verifications
+          WHERE status = 'pending' AND expires_at <= $1
+          ORDER BY expires_at
+          LIMIT $2
+            FOR UPDATE SKIP LOCKED
+       )
+       UPDATE sms_verifications AS verification
+          SET status = 'expired', updated_at = $1
+         FROM due
+        WHERE verification.id = due.id AND verification.status = 'pending'
+       RETURNING verification.id, verification.phone_number_hash, verification.purpose,
+                 verification.channel, verification.country_code, verification.expires_at`,
+      [now, BATCH_SIZE],
+    );
+  }
+
+  private report(row: ExpiredRow): void {
+    const status = lifecycleStatus('expired', row.channel);
+    if (!status) return;
+    this.events.publish({
+      status,
+      occurredAt: row.expires_at,
+      phoneHash: row.phone_number_hash,
+      purpose: row.purpose,
+      country: row.country_code?.trim() || undefined,
+      channel: row.channel,
+      verificationId: row.id,
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.task.stop();
+    await this.current?.catch(() => undefined);
+  }
+}
