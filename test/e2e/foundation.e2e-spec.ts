@@ -35,7 +35,7 @@ describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
   it('answers malformed JSON with 400 in the error envelope', async () => {
     const response = await service
       .http()
-      .post('/health')
+      .post('/phone/validate')
       .set('Content-Type', 'application/json')
       .send('{"phoneNumber": ')
       .expect(400);
@@ -49,7 +49,7 @@ describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
   it('answers an oversized body with 413 in the error envelope', async () => {
     const response = await service
       .http()
-      .post('/health')
+      .post('/phone/validate')
       .set('Content-Type', 'application/json')
       .send(JSON.stringify({ padding: 'x'.repeat(20_000) }))
       .expect(413);
