@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { Browser, Page, chromium } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { describeInChromium, launchChromium } from '../support/chromium';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { messagingEnv, startFakeTwilio } from '../support/fake-twilio-app';
 import { TestApp, startTestApp } from '../support/test-app';
@@ -11,26 +11,10 @@ import { TestApp, startTestApp } from '../support/test-app';
 
 const ADMIN_API_KEY = 'holds-panel-operator-key-0123456789abcdef';
 const operator = { Authorization: `Bearer ${ADMIN_API_KEY}` };
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 const BROWSER_TEST_TIMEOUT_MS = 60_000;
 const RANGE = '+25191777';
 
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing)
-  console.warn(`Skipping the holds panel browser tests: ${CHROMIUM} is missing.`);
-const describeInBrowser = chromiumMissing ? describe.skip : describe;
-
-describeInBrowser(`The holds panel of the dashboard, in Chromium (${CHROMIUM})`, () => {
+describeInChromium('The holds panel of the dashboard, in Chromium', () => {
   let fake: FakeTwilioServer;
   let service: TestApp;
   let baseUrl: string;
@@ -65,7 +49,7 @@ describeInBrowser(`The holds panel of the dashboard, in Chromium (${CHROMIUM})`,
     for (let range = 0; range < 4; range += 1) {
       await send(`+2519178${range}0001`, `203.0.${113 + range}.5`);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
   }, BROWSER_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await browser?.close();

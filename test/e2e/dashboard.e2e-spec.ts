@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Browser, ConsoleMessage, Locator, Page, chromium } from 'playwright-core';
+import { Browser, ConsoleMessage, Locator, Page } from 'playwright-core';
+import { describeInChromium, launchChromium } from '../support/chromium';
 import { AlertEvaluator } from '../../src/analytics/alerts/alert-evaluator.service';
 import { DeliveryTrackingService } from '../../src/analytics/delivery/delivery-tracking.service';
 import { EventRecorder } from '../../src/analytics/events/event-recorder';
@@ -13,17 +14,6 @@ import { TestApp, startTestApp } from '../support/test-app';
 import { TEST_TWILIO } from '../support/twilio-test-credentials';
 
 const ADMIN_API_KEY = 'dashboard-operator-key-0123456789abcdef';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 const OUTPUT_DIRECTORY = join(__dirname, '..', '..', 'test-output');
 const SCREENSHOT = join(OUTPUT_DIRECTORY, 'dashboard.png');
 const DAY_MS = 86_400_000;
@@ -431,18 +421,11 @@ describe('Operator dashboard (GET /admin)', () => {
     });
   });
 
-  const chromiumMissing = !existsSync(CHROMIUM);
-  if (chromiumMissing) {
-    // CI installs it (.ci/run); a developer machine without it still runs the tests above.
-    console.warn(`Skipping the dashboard browser tests: ${CHROMIUM} is missing.`);
-  }
-  const describeInBrowser = chromiumMissing ? describe.skip : describe;
-
-  describeInBrowser(`in Chromium (${CHROMIUM})`, () => {
+  describeInChromium('in Chromium', () => {
     let browser: Browser;
 
     beforeAll(async () => {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+      browser = await launchChromium();
     }, BROWSER_TEST_TIMEOUT_MS);
     afterAll(async () => {
       await browser?.close();

@@ -2,11 +2,10 @@ import supertest from 'supertest';
 import { Purpose } from '../../src/sms/purpose';
 import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
-import { AuthClient, authTestEnvironment } from '../support/auth-client';
+import { AuthClient, authTestEnvironment, authVerifyTestEnvironment } from '../support/auth-client';
 import { startFakeTwilio } from '../support/fake-twilio-app';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { TestApp, startTestApp } from '../support/test-app';
-import { TEST_TWILIO } from '../support/twilio-test-credentials';
 import { REQUEST_TIMEOUT_MS, headerNames, median, shapeOf } from './support/http';
 import { SecretLedger, findLeaks } from './support/leak-scan';
 
@@ -47,16 +46,7 @@ const AUTH_ENDPOINT: Partial<Record<Purpose, { path: string; extra: Record<strin
 const PURPOSES: Purpose[] = ['registration', 'login', 'password_reset', 'two_factor'];
 
 function modeEnvironment(mode: Mode, fake: FakeTwilioServer): Record<string, string> {
-  const messaging = authTestEnvironment(fake);
-  if (mode === 'twilio-messaging') return messaging;
-  const verifyOnly = Object.entries(messaging).filter(
-    ([name]) => name !== 'TWILIO_MESSAGING_SERVICE_SID',
-  );
-  return {
-    ...Object.fromEntries(verifyOnly),
-    SMS_PROVIDER: 'twilio-verify',
-    TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
-  };
+  return mode === 'twilio-messaging' ? authTestEnvironment(fake) : authVerifyTestEnvironment(fake);
 }
 
 /**

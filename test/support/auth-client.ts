@@ -23,6 +23,19 @@ export function authTestEnvironment(fake: FakeTwilioServer): Record<string, stri
   };
 }
 
+/** authTestEnvironment, but codes go out through Twilio Verify instead of the Messages API. */
+export function authVerifyTestEnvironment(fake: FakeTwilioServer): Record<string, string> {
+  const messagingOnly = new Set(['TWILIO_MESSAGING_SERVICE_SID', 'SMS_PROVIDER']);
+  const shared = Object.entries(authTestEnvironment(fake)).filter(
+    ([name]) => !messagingOnly.has(name),
+  );
+  return {
+    ...Object.fromEntries(shared),
+    SMS_PROVIDER: 'twilio-verify',
+    TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
+  };
+}
+
 export interface Session {
   accessToken: string;
   refreshToken: string;

@@ -1,10 +1,13 @@
 import { createUser } from '../../factories/user.factory';
 import { FakeTwilioServer } from '../../fakes/fake-twilio-server';
-import { AuthClient, authTestEnvironment } from '../../support/auth-client';
+import {
+  AuthClient,
+  authTestEnvironment,
+  authVerifyTestEnvironment,
+} from '../../support/auth-client';
 import { startFakeTwilio } from '../../support/fake-twilio-app';
 import { RELAXED_LIMITS } from '../../support/relaxed-limits';
 import { TestApp, startTestApp } from '../../support/test-app';
-import { TEST_TWILIO } from '../../support/twilio-test-credentials';
 import { median } from '../support/http';
 import { mannWhitneyP, wilcoxonSignedRankP } from '../support/statistics';
 
@@ -17,16 +20,7 @@ import { mannWhitneyP, wilcoxonSignedRankP } from '../support/statistics';
 type Mode = 'twilio-messaging' | 'twilio-verify';
 
 function modeEnvironment(mode: Mode, fake: FakeTwilioServer): Record<string, string> {
-  const messaging = authTestEnvironment(fake);
-  if (mode === 'twilio-messaging') return messaging;
-  const verifyOnly = Object.entries(messaging).filter(
-    ([name]) => name !== 'TWILIO_MESSAGING_SERVICE_SID',
-  );
-  return {
-    ...Object.fromEntries(verifyOnly),
-    SMS_PROVIDER: 'twilio-verify',
-    TWILIO_VERIFY_SERVICE_SID: TEST_TWILIO.verifyServiceSid,
-  };
+  return mode === 'twilio-messaging' ? authTestEnvironment(fake) : authVerifyTestEnvironment(fake);
 }
 
 /** The milliseconds a UUIDv7 carries in its first 48 bits, read off a sid's hex digits. */
