@@ -101,7 +101,7 @@ const QUIET_WAIT_BUDGET_MS = 60_000;
 /** PostgreSQL backends flush their pg_stat counters within 10 s of going idle (PGSTAT_IDLE_INTERVAL). */
 const STATS_SETTLE_MS = 11_000;
 
-/** The better-auth phone-number plugin on this machine (shared/STACK.md). */
+/** The better-auth phone-number plugin on this machine (measured side by side). */
 const PEER = { send: 989, sendP99: 80, rejected: 2_700, wrongCode: 518, rssMiB: 244 };
 
 /**
@@ -771,7 +771,7 @@ function evaluateTargets(results: RunResults): TargetResult[] {
   for (const pending of results.pending)
     targets.push({ target: pending, measured: 'pending auth module', met: null });
   targets.push({
-    target: 'beat the better-auth peer (shared/STACK.md) on every path',
+    target: 'beat the better-auth peer (measured side by side) on every path',
     measured:
       `send ${accepted.load.requestsPerSecond} vs ${PEER.send} req/s (p99 ${accepted.load.latencyMs.p99} vs ~${PEER.sendP99} ms); ` +
       `429 ${rejected.load.requestsPerSecond} vs ${PEER.rejected}; wrong code ${byId.get('4a')?.load.requestsPerSecond} vs ${PEER.wrongCode}; ` +

@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { RequestContext, requestContext } from '../common/request-context';
 import { EventRecorder, RecordedEvent } from './events/event-recorder';
 
-/** The routes whose response time SPEC.md §10 watches ("response time > 2 seconds"). */
+/** The routes whose response time docs/PRODUCT.md#alerts watches ("response time > 2 seconds"). */
 export function isTimedRoute(route: string | undefined): route is string {
   return route !== undefined && (route.startsWith('/sms/') || route.startsWith('/auth/'));
 }

@@ -2,7 +2,7 @@ import { DeliveryFilter } from '../sms/delivery-filters';
 import { UserRepository } from './user.repository';
 
 /**
- * No account enumeration (SECURITY.md item 7): send-verification answers as usual for every
+ * No account enumeration (docs/SECURITY.md rule 7): send-verification answers as usual for every
  * number, but a code is delivered only where it can be used. Registration codes go to numbers
  * without an account; login and reset codes to numbers with one; two-factor codes to an
  * account's verified number. The rest get a random code nobody knows.

@@ -47,7 +47,7 @@ export interface RequestOrigin {
 /**
  * The auth flows on top of SMS verification. Every failure that could tell whether a number has
  * an account answers like any other failure: INVALID_CREDENTIALS for passwords, INVALID_CODE for
- * SMS proofs (SECURITY.md item 7).
+ * SMS proofs (docs/SECURITY.md rule 7).
  */
 @Injectable()
 export class AuthService {
@@ -146,7 +146,7 @@ export class AuthService {
 
   /**
    * A new password by SMS (proof for `password_reset`). Every session ends and the owner is told
-   * by SMS (SECURITY.md item 13).
+   * by SMS (docs/SECURITY.md rule 13).
    */
   async resetPasswordWithSms(
     input: PhoneInput & SmsProof & RequestOrigin & { newPassword: string },
@@ -195,7 +195,7 @@ export class AuthService {
     input: SmsProof & RequestOrigin,
   ): Promise<UserDto> {
     const user = await this.currentUser(subject);
-    // SMS as a second factor only to a number already verified (SECURITY.md item 12).
+    // SMS as a second factor only to a number already verified (docs/SECURITY.md rule 12).
     if (enabled && !user.phoneVerifiedAt) throw new PhoneNotVerifiedError();
     await this.verifications.prove({
       e164: user.phoneNumber,
@@ -211,7 +211,7 @@ export class AuthService {
   }
 
   /**
-   * A new phone number (SECURITY.md item 11): current authentication, proof of the new number,
+   * A new phone number (docs/SECURITY.md rule 11): current authentication, proof of the new number,
    * then every other session ends and the old number is told. Answers a new session.
    */
   async changePhone(

@@ -8,8 +8,8 @@ import {
 } from 'typeorm';
 
 /**
- * An account. The only table that keeps a phone number in clear (ARCHITECTURE.md §4): login by
- * SMS must send to it. Lookups go through `phone_number_hash`, the HMAC every other table uses.
+ * An account. The only table that keeps a phone number in clear (docs/SECURITY.md rule 16): login
+ * by SMS must send to it. Lookups go through `phone_number_hash`, the HMAC every other table uses.
  */
 @Entity('users')
 @Index('uq_users_phone_number', ['phoneNumber'], { unique: true })

@@ -394,7 +394,7 @@ export class Environment {
   })
   SMS_COUNTRY_LOCALES = 'ET:am';
 
-  // --- rate limits (SPEC.md) ---------------------------------------------------------------
+  // --- rate limits (docs/PRODUCT.md) ------------------------------------------------------
   @Transform(toInteger)
   @IsInt()
   @Min(1000)
@@ -556,7 +556,7 @@ export class Environment {
   @Min(0)
   SMS_PRICE_DEFAULT = 0.05;
 
-  // --- analytics (SPEC.md) -----------------------------------------------------------------
+  // --- analytics (docs/PRODUCT.md) --------------------------------------------------------
   @Transform(toBoolean)
   @IsBoolean()
   ENABLE_SMS_ANALYTICS = true;
@@ -609,7 +609,7 @@ export class Environment {
   })
   SMS_SUPPRESSION_ERROR_CODES = '30003,30005,30006';
 
-  // --- internationalization (SPEC.md) ------------------------------------------------------
+  // --- internationalization (docs/PRODUCT.md) ---------------------------------------------
   @Transform(toTrimmed)
   @Matches(/^[A-Za-z]{2}$/, { message: 'DEFAULT_COUNTRY_CODE must be an ISO 3166-1 alpha-2 code' })
   DEFAULT_COUNTRY_CODE = 'ET';
@@ -620,7 +620,7 @@ export class Environment {
   })
   SUPPORTED_COUNTRIES = 'ET,US,GB,CA,AU';
 
-  // --- metrics and alerts (SPEC.md §10) ----------------------------------------------------
+  // --- metrics and alerts (docs/PRODUCT.md#alerts) ----------------------------------------
   @Transform(toBoolean)
   @IsBoolean()
   METRICS_ENABLED = true;

@@ -1,7 +1,7 @@
 import { ProductError } from '../common/errors/product-error';
 
 /**
- * One answer for every layer (ARCHITECTURE.md §3.5): which layer refused stays in the logs and
+ * One answer for every layer (docs/PRODUCT.md#errors): which layer refused stays in the logs and
  * metrics, so the response says nothing about the number or the account behind it.
  */
 export class RateLimitedError extends ProductError {

@@ -107,7 +107,7 @@ export class RateLimitService {
     return this.consume(rules, 'verify-phone', { phoneHash });
   }
 
-  /** A right code clears the phone's wrong-code count (SECURITY.md item 3). */
+  /** A right code clears the phone's wrong-code count (docs/SECURITY.md rule 3). */
   async clearVerify(e164: string): Promise<void> {
     try {
       await this.store.reset([verifyPhoneKey(this.hasher.hash('phone', e164))]);

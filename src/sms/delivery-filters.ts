@@ -12,8 +12,8 @@ export type DeliveryFilter = (target: DeliveryTarget) => Promise<boolean>;
 
 /**
  * Reasons to answer a send as usual but deliver nothing: a login code for a number without an
- * account (no account enumeration, SECURITY.md item 7), a suppressed number that bounced. Other
- * modules register their filter here; the SMS module knows none of them.
+ * account (no account enumeration, docs/SECURITY.md rule 7), a suppressed number that bounced.
+ * Other modules register their filter here; the SMS module knows none of them.
  */
 @Injectable()
 export class DeliveryFilters {

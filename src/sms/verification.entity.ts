@@ -25,9 +25,9 @@ export const DELIVERY_CHANNELS = [
 export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 
 /**
- * One code sent to one phone for one purpose (SPEC.md §7, extended). Phone numbers, codes and
- * tokens are stored only as HMACs. At most one `pending` row exists per phone + purpose: the
- * partial unique index arbitrates concurrent sends.
+ * One code sent to one phone for one purpose (docs/PRODUCT.md#storage, extended). Phone numbers,
+ * codes and tokens are stored only as HMACs. At most one `pending` row exists per phone + purpose:
+ * the partial unique index arbitrates concurrent sends.
  */
 @Entity('sms_verifications')
 @Index('idx_phone_purpose', ['phoneNumberHash', 'purpose'])

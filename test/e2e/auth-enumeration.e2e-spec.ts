@@ -36,7 +36,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-describe('No account enumeration through send-verification (SECURITY.md item 7)', () => {
+describe('No account enumeration through send-verification (docs/SECURITY.md rule 7)', () => {
   let fake: FakeTwilioServer;
   let service: TestApp;
   let client: AuthClient;

@@ -9,7 +9,7 @@ import twilio from 'twilio';
  * An in-memory Twilio on a real HTTP server, for the real `twilio` SDK pointed at it through
  * `TWILIO_API_BASE_URL`. It answers the parts of Verify v2, Programmable Messaging and Lookup v2
  * this service uses, with Twilio's paths, form parameters, JSON shapes and error codes
- * (/work/shared/TWILIO.md), and it can fail on purpose.
+ *, and it can fail on purpose.
  */
 
 export interface FakeTwilioOptions {

@@ -50,10 +50,10 @@ function modeEnvironment(mode: Mode, fake: FakeTwilioServer): Record<string, str
 }
 
 /**
- * No account enumeration (SECURITY.md item 7): every SMS and auth endpoint answers a number with an
- * account exactly like one without: status, body shape, header names and, within a tolerance,
- * time. Known and unknown numbers are sampled alternately so that load on the machine hits both
- * groups alike.
+ * No account enumeration (docs/SECURITY.md rule 7): every SMS and auth endpoint answers a number
+ * with an account exactly like one without: status, body shape, header names and, within a
+ * tolerance, time. Known and unknown numbers are sampled alternately so that load on the machine
+ * hits both groups alike.
  */
 describe.each<Mode>(['twilio-messaging', 'twilio-verify'])(
   'No account enumeration (%s)',

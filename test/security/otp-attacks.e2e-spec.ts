@@ -19,9 +19,9 @@ const LOGIN_CODE_LIFETIME_MS = 5 * 60_000;
 const TOKEN_LIFETIME_MS = 600_000;
 
 /**
- * Attacks on one-time codes and the proofs made from them (SECURITY.md items 1, 3 and 4): guessing
- * across verifications and resends, bursts of concurrent guesses and reuses, proofs replayed for
- * another purpose or phone, and codes used right at their expiry.
+ * Attacks on one-time codes and the proofs made from them (docs/SECURITY.md rules 1, 3 and 4):
+ * guessing across verifications and resends, bursts of concurrent guesses and reuses, proofs
+ * replayed for another purpose or phone, and codes used right at their expiry.
  */
 describe('OTP attacks', () => {
   let fake: FakeTwilioServer;

@@ -14,8 +14,8 @@ const TWILIO_TIMEOUT_MS = 500;
 
 /**
  * Every flow of the service, its failures included, logged at the most verbose level; then not one
- * phone number, code, token, password or credential may be found in a log line, a database row
- * or a Redis key (README "Running in production": logs redact them; SECURITY.md item 2). Numbers
+ * phone number, code, token, password or credential may be found in a log line, a database row or a
+ * Redis key (README "Running in production": logs redact them; docs/SECURITY.md rule 2). Numbers
  * are allowed in users.phone_number only, as E.164, which login by SMS needs.
  */
 describe('Secrets never reach logs, database rows or Redis keys', () => {

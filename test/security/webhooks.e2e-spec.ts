@@ -39,7 +39,7 @@ function formBody(params: Record<string, string | string[]>): string {
 }
 
 /**
- * Twilio status callbacks under attack (SECURITY.md item 10, TWILIO.md): only a request Twilio
+ * Twilio status callbacks under attack (docs/SECURITY.md rule 10): only a request Twilio
  * signed for PUBLIC_BASE_URL + path is processed, a replay changes nothing, and no malformed or
  * oversized request gets past a 4xx.
  */

@@ -294,7 +294,8 @@ export function describeRateLimitStoreContract(kind: string, open: () => Promise
 
     it('shares one limit between two instances under concurrency', async () => {
       if (!harness.otherInstance) {
-        // Memory is per process by design: N instances allow N times the limit (SECURITY.md 8).
+        // Memory is per process by design: N instances allow N times the limit (docs/SECURITY.md
+        // rule 8).
         return;
       }
       const instances = [harness.store, harness.otherInstance];

@@ -35,12 +35,12 @@ export interface AlertEvaluation {
 }
 
 /**
- * Checks the alert thresholds of SPEC.md §10 every ALERT_EVALUATION_INTERVAL_MS, on one instance
- * at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves when its
- * value is back at or under the threshold. Runs off the request path; a failed evaluation (the
- * database unreachable) is logged once per cause and retried with back-off (RecurringTask). A
- * pumping hold is an alert of its own from the moment this instance starts it (an evaluation
- * runs at once; another instance's holds are seen at the next one) until it ends.
+ * Checks the alert thresholds of docs/PRODUCT.md#alerts every ALERT_EVALUATION_INTERVAL_MS, on one
+ * instance at a time. A new alert is logged once and sent once to ALERT_WEBHOOK_URL; it resolves
+ * when its value is back at or under the threshold. Runs off the request path; a failed evaluation
+ * (the database unreachable) is logged once per cause and retried with back-off (RecurringTask). A
+ * pumping hold is an alert of its own from the moment this instance starts it (an evaluation runs
+ * at once; another instance's holds are seen at the next one) until it ends.
  */
 @Injectable()
 export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {

@@ -1,6 +1,8 @@
 import { AlertsConfig } from './alerts.config';
 
-/** The alert rules of SPEC.md §10; the names are also the `rule` label of ops/prometheus. */
+/**
+ * The alert rules of docs/PRODUCT.md#alerts; the names are also the `rule` label of ops/prometheus.
+ */
 export const ALERT_RULES = [
   'failure_rate',
   'response_time',

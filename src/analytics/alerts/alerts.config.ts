@@ -1,6 +1,9 @@
 import { Environment } from '../../config/environment';
 
-/** The alert thresholds of SPEC.md §10; every rule looks at the last hour unless it says otherwise. */
+/**
+ * The alert thresholds of docs/PRODUCT.md#alerts; every rule looks at the last hour unless it says
+ * otherwise.
+ */
 export interface AlertsConfig {
   /** Share of sends (0-1) that failed or went undelivered. */
   failureRate: number;

@@ -1,8 +1,8 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * One alert of SPEC.md §10, from the evaluation that saw its rule above the threshold to the one
- * that saw it back under. At most one alert per rule and subject is open, so a new alert is
+ * One alert of docs/PRODUCT.md#alerts, from the evaluation that saw its rule above the threshold to
+ * the one that saw it back under. At most one alert per rule and subject is open, so a new alert is
  * announced once.
  */
 @Entity('sms_alerts')

@@ -1,7 +1,9 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { Purpose } from '../../sms/purpose';
 
-/** The analytics schema of SPEC.md §4, one row per fact; no raw phone number or IP. */
+/**
+ * The analytics schema of docs/PRODUCT.md#analytics, one row per fact; no raw phone number or IP.
+ */
 @Entity('sms_events')
 @Index('idx_sms_events_occurred', ['occurredAt'])
 @Index('idx_sms_events_provider_sid', ['providerSid'])
@@ -67,8 +69,8 @@ export class SmsEventRecord {
   ipHash: string | null;
 
   /**
-   * The request that produced the event (the X-Request-Id answered to it): SPEC.md's `sessionId`
-   * field, named for what it holds. The service has no client sessions to record.
+   * The request that produced the event (the X-Request-Id answered to it): the original request's
+   * `sessionId` field, named for what it holds. The service has no client sessions to record.
    */
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId: string | null;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** The error envelope of every 4xx and 5xx (ARCHITECTURE.md §3.5), for Swagger. */
+/** The error envelope of every 4xx and 5xx (docs/PRODUCT.md#errors), for Swagger. */
 export class ErrorEnvelopeDto {
   @ApiProperty({ example: false })
   success: false;

@@ -5,7 +5,7 @@ import { dependencyFailureReason } from './dependency-failure';
 import { OutageLog } from './outage-log';
 import { ErrorKind, ProductError, ServiceUnavailableError } from './product-error';
 
-/** The one error envelope of ARCHITECTURE.md §3.5. */
+/** The one error envelope of docs/PRODUCT.md#errors. */
 export interface ErrorEnvelope {
   success: false;
   message: string;

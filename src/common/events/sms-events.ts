@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Purpose } from '../../sms/purpose';
 
 /**
- * What happened to a code, as analytics and metrics see it (SPEC.md §4, extended):
+ * What happened to a code, as analytics and metrics see it (docs/PRODUCT.md#analytics, extended):
  * - sent, delivered, undelivered, failed, verified, expired: the life of a real code;
  * - test_sent, test_verified, test_expired: the same for SMS_TEST_NUMBERS, which receive nothing
  *   and must not count as sends or conversions;
@@ -34,10 +34,10 @@ export const SMS_EVENT_STATUSES = [
 export type SmsEventStatus = (typeof SMS_EVENT_STATUSES)[number];
 
 /**
- * Security incidents (SPEC.md §10 "security incidents"), by kind. Code-check and password limits
- * refuse with a `rate_limited` event whose layer is the kind (one event per refusal, so the
- * rate-limit panel and the security report count the same requests); the other kinds are
- * `security` events with the kind as layer.
+ * Security incidents (docs/PRODUCT.md#alerts "security incidents"), by kind. Code-check and
+ * password limits refuse with a `rate_limited` event whose layer is the kind (one event per
+ * refusal, so the rate-limit panel and the security report count the same requests); the other
+ * kinds are `security` events with the kind as layer.
  */
 export const SECURITY_INCIDENT_KINDS = [
   'code-attempts',

@@ -28,7 +28,7 @@ interface Entry {
 
 /**
  * Rate limits for one process (no Redis configured): limits multiply by the number of instances
- * (SECURITY.md item 8). consume() never awaits, so each call is atomic within the process.
+ * (docs/SECURITY.md rule 8). consume() never awaits, so each call is atomic within the process.
  * Memory stays bounded: logs are pruned on every hit, expired keys are dropped when read and by
  * a sweep at most every `sweepIntervalMs`, and at `maxKeys` live keys new keys are refused.
  */

@@ -1,11 +1,11 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * One rate-limit counter of the PostgreSQL store (SPEC.md §7 `sms_rate_limits`, turned into a
- * sliding log). A row is identified by the store key alone, as in Redis and memory, so `reset`
- * by key forgets exactly one counter; SPEC's `purpose` column and its place in the unique key
- * are dropped because the key already carries the purpose when a limit depends on it.
- * Rows are written only by PostgresRateLimitStore, in SQL that locks them.
+ * One rate-limit counter of the PostgreSQL store (docs/PRODUCT.md#storage `sms_rate_limits`, turned
+ * into a sliding log). A row is identified by the store key alone, as in Redis and memory, so
+ * `reset` by key forgets exactly one counter; SPEC's `purpose` column and its place in the unique
+ * key are dropped because the key already carries the purpose when a limit depends on it. Rows are
+ * written only by PostgresRateLimitStore, in SQL that locks them.
  */
 @Entity('sms_rate_limits')
 @Index('uq_sms_rate_limits_identifier', ['identifier'], { unique: true })

@@ -1,7 +1,7 @@
 /**
  * Where rate-limit counters live. Three implementations give the same answers: Redis (shared by
  * every instance), PostgreSQL (shared, for deployments without Redis) and memory (one process
- * only: limits multiply by the number of instances, SECURITY.md item 8).
+ * only: limits multiply by the number of instances, docs/SECURITY.md rule 8).
  *
  * A key names one counter and belongs to one rule type: the same key used as a window in one call
  * and as a cooldown in another is a caller bug (Redis answers WRONGTYPE, the others mix states).

@@ -37,7 +37,7 @@ export class SendVerificationDto {
 
   /**
    * Sent by the SPA for compatibility. Never used, logged or stored: Twilio credentials come from
-   * the server's environment only (ARCHITECTURE.md §3.3).
+   * the server's environment only (docs/PRODUCT.md#twilioconfig).
    */
   @ApiHideProperty()
   @Allow()

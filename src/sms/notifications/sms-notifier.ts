@@ -13,7 +13,7 @@ const NOTICE_VALIDITY_SECONDS = 36_000;
 
 /**
  * Texts that carry no code, such as "your phone number was changed" to the old number
- * (SECURITY.md items 11 and 13). They need our own text, so they go through Twilio Messaging,
+ * (docs/SECURITY.md rules 11 and 13). They need our own text, so they go through Twilio Messaging,
  * or the console provider in development; with Twilio Verify alone they cannot be sent.
  * A notice never fails the request that caused it, and the number is never logged.
  */

@@ -63,7 +63,7 @@ describe('SmsTextService', () => {
     });
   });
 
-  it('renders the texts of SPEC.md §5 word for word', () => {
+  it('renders the texts of docs/PRODUCT.md#sms-texts word for word', () => {
     expect(texts.render('registration', 'en', { code: '123456', minutes: 10 }).body).toBe(
       'Your verification code is: 123456. Valid for 10 minutes.',
     );
