@@ -147,7 +147,14 @@ describe('The analytics database refuses connections for longer than the price-p
   });
 
   it('writes the events of the outage once the database is back', async () => {
-    expect(await sentEvents()).toBe(traffic.accepted.size);
+    // Every answered send has its event; a send the client gave up waiting for (status 0, on a
+    // busy machine) may have gone out too, and then has one as well.
+    const unanswered = traffic.exchanges.filter(
+      (exchange) => exchange.route === 'send' && exchange.status === 0,
+    ).length;
+    const sent = await sentEvents();
+    expect(sent).toBeGreaterThanOrEqual(traffic.accepted.size);
+    expect(sent).toBeLessThanOrEqual(traffic.accepted.size + unanswered);
   });
 
   it('logs the refusal once per background task, by its code, and each recovery', () => {
