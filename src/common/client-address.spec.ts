@@ -1,4 +1,4 @@
-import { clientAddressGroup } from './client-address';
+import { UNPARSABLE_CLIENT, clientAddressGroup } from './client-address';
 
 describe('clientAddressGroup', () => {
   it('counts every address of one IPv6 /64 as one client, and the next /64 as another', () => {
@@ -66,9 +66,16 @@ describe('clientAddressGroup', () => {
     expect(clientAddressGroup('::', 128)).toBe('::/128');
   });
 
-  it('returns what is not an IP address unchanged, so it stays a key of its own', () => {
-    for (const value of ['', 'unknown', '[::1]', '01.2.3.4', '2001:db8::/64', '1.2.3.4:80']) {
-      expect(clientAddressGroup(value, 64)).toBe(value);
+  it('drops a port a proxy appended: every connection of one address is one client', () => {
+    expect(clientAddressGroup('198.51.100.7:4444', 64)).toBe('198.51.100.7');
+    expect(clientAddressGroup('198.51.100.7:40001', 64)).toBe('198.51.100.7');
+    expect(clientAddressGroup('[2001:db8:1:2::7]:443', 64)).toBe('2001:db8:1:2::/64');
+    expect(clientAddressGroup('[::1]', 128)).toBe('::1/128');
+  });
+
+  it('counts every value that is not an IP address as one and the same client', () => {
+    for (const value of ['', 'unknown', 'not-an-ip-1', 'not-an-ip-2', '01.2.3.4', '1.2.3.4:x']) {
+      expect(clientAddressGroup(value, 64)).toBe(UNPARSABLE_CLIENT);
     }
   });
 

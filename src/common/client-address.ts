@@ -15,7 +15,10 @@ const MAPPED_PREFIX = [0, 0, 0, 0, 0, 0xffff];
  * and is the same client as `a.b.c.d`. Zone ids (`fe80::1%eth0`) name an interface of this host,
  * not a different client, and are dropped.
  *
- * Anything that is not an IP address comes back as it was, so it is still one key of its own.
+ * A port some proxies append (`198.51.100.7:4444`, `[2001:db8::1]:443`) is not part of the client:
+ * kept, every connection would be a client of its own. Anything else that is not an IP address
+ * (a proxy forwarding whatever the client wrote) is one client, UNPARSABLE_CLIENT, however it is
+ * spelled, so made-up values share one budget instead of getting a fresh one each.
  * Pure and free of the framework: the HTTP layer can use it before Nest is up.
  */
 export function clientAddressGroup(
@@ -23,11 +26,12 @@ export function clientAddressGroup(
   ipv6PrefixLength: number,
   ipv4PrefixLength = 32,
 ): string {
-  const trimmed = address.trim();
+  const trimmed = withoutPort(address.trim());
+  if (isGroup(trimmed)) return trimmed;
   if (isIP(trimmed) === 4) return ipv4Group(trimmed, ipv4PrefixLength);
   const zone = trimmed.indexOf('%');
   const bare = zone === -1 ? trimmed : trimmed.slice(0, zone);
-  if (isIP(bare) !== 6) return address;
+  if (isIP(bare) !== 6) return UNPARSABLE_CLIENT;
   const hextets = ipv6Hextets(bare);
   if (MAPPED_PREFIX.every((value, index) => hextets[index] === value)) {
     const [high, low] = [hextets[6], hextets[7]];
@@ -36,6 +40,22 @@ export function clientAddressGroup(
   }
   const prefix = clampPrefix(ipv6PrefixLength, 128);
   return `${formatIpv6(mask(hextets, prefix, 16))}/${prefix}`;
+}
+
+/** The one client every value that is not an IP address counts as. */
+export const UNPARSABLE_CLIENT = 'unparsable';
+
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED_IPV6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
+/** A group this function already made (`2001:db8::/64`, `198.51.100.0/24`): it is its own group. */
+function isGroup(value: string): boolean {
+  const slash = value.lastIndexOf('/');
+  return slash > 0 && /^\d{1,3}$/.test(value.slice(slash + 1)) && isIP(value.slice(0, slash)) !== 0;
+}
+
+function withoutPort(address: string): string {
+  return IPV4_WITH_PORT.exec(address)?.[1] ?? BRACKETED_IPV6.exec(address)?.[1] ?? address;
 }
 
 function ipv4Group(address: string, prefixLength: number): string {

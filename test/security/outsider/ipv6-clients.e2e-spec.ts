@@ -77,6 +77,29 @@ describe('An IPv6 /64 is one client', () => {
     await send(nextPhone(), '2001:db8:40:2::1').expect(200);
   });
 
+  it('a port in X-Forwarded-For, or a value that is no address, is no fresh client', async () => {
+    service = await start({ SMS_IP_DISTINCT_PHONES: '5' });
+    const spellings = [
+      '198.18.0.9',
+      '198.18.0.9:4444',
+      '198.18.0.9:40001',
+      '[::ffff:198.18.0.9]:80',
+      '198.18.0.9:40002',
+      '198.18.0.9:40003',
+      '198.18.0.9:40004',
+    ];
+    const statuses: number[] = [];
+    for (const from of spellings) statuses.push((await send(nextPhone(), from)).status);
+    expect(statuses).toEqual([...Array(5).fill(200), 429, 429]);
+
+    // Made-up values share one budget instead of getting a new one each.
+    const madeUp: number[] = [];
+    for (let index = 1; index <= 7; index += 1) {
+      madeUp.push((await send(nextPhone(), `not-an-ip-${index}`)).status);
+    }
+    expect(madeUp).toEqual([...Array(5).fill(200), 429, 429]);
+  });
+
   it('counts sends per client across the /64 (SMS_IP_LIMIT), whatever the spelling', async () => {
     service = await start({ SMS_IP_LIMIT: '3' });
     const spellings = [
