@@ -99,16 +99,20 @@ export class RefreshTokenService {
     throw new InvalidRefreshTokenError();
   }
 
-  /** Logout: ends the session the token belongs to (its whole family), access tokens included. */
+  /**
+   * Logout: ends the session the token belongs to (its whole family), access tokens included. The
+   * access tokens' revocation is recorded even when the family was revoked before: a logout that
+   * failed half-way (the revocation store down) and is tried again must finish the job.
+   */
   async revokeFamilyOf(token: string): Promise<void> {
     const [session] = await this.sql.rows<{ user_id: string; family_id: string }>(
-      `WITH revoked AS (
+      `WITH session AS (
+         SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1
+       ), revoked AS (
          UPDATE refresh_tokens SET revoked_at = $2
-          WHERE revoked_at IS NULL
-            AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
-          RETURNING user_id, family_id
+          WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM session)
        )
-       SELECT DISTINCT user_id, family_id FROM revoked`,
+       SELECT user_id, family_id FROM session`,
       [this.hasher.hash('refresh-token', token), this.clock.now()],
     );
     if (session) {

@@ -11,6 +11,12 @@ import {
 class FakeRedis {
   readonly values = new Map<string, string>();
   down = false;
+  readonly listeners = new Map<string, () => void>();
+
+  on(event: string, listener: () => void): this {
+    this.listeners.set(event, listener);
+    return this;
+  }
 
   async mget(...keys: string[]): Promise<(string | null)[]> {
     if (this.down) throw Object.assign(new Error('Connection is closed.'), {});
@@ -36,6 +42,15 @@ class FakeSql {
   async prepared<T>(): Promise<T[]> {
     this.queries += 1;
     return [this.row as T];
+  }
+
+  /** What PostgreSQL knows was revoked lately: one session, one user's version 3. */
+  async rows<T>(text: string): Promise<T[]> {
+    this.queries += 1;
+    if (text.includes('FROM refresh_tokens')) {
+      return [{ user_id: session.userId, family_id: session.sessionId }] as T[];
+    }
+    return [{ id: session.userId, token_version: 3 }] as T[];
   }
 }
 
@@ -74,6 +89,17 @@ describe('RedisSessionRevocations', () => {
     await revocations.revokeVersionsBelow(session.userId, 2);
     expect(await revocations.isRevoked(session)).toBe(true);
     expect(await revocations.isRevoked({ ...session, tokenVersion: 3 })).toBe(false);
+  });
+
+  it('writes recent revocations again when the connection becomes ready (Redis lost them)', async () => {
+    const { redis, revocations } = revocationsWith({ token_version: 3, session_revoked: true });
+    expect(await revocations.isRevoked({ ...session, tokenVersion: 3 })).toBe(false);
+    await revocations.restore(new Date());
+    expect(await revocations.isRevoked({ ...session, tokenVersion: 3 })).toBe(true);
+    expect(await revocations.isRevoked({ ...session, sessionId: 'other', tokenVersion: 2 })).toBe(
+      true,
+    );
+    expect(redis.listeners.has('ready')).toBe(true);
   });
 
   it('asks PostgreSQL while Redis is down, and gets its answer', async () => {

@@ -37,6 +37,32 @@ export class DatabaseSessionRevocations extends SessionRevocations {
 
   async revokeVersionsBelow(): Promise<void> {}
 
+  /**
+   * What was revoked since `since` (the lifetime of an access token): every session revoked, and
+   * the current version of every user changed, so a revocation store that lost its data can be
+   * filled again. Versions of users who changed something else come along; recording a user's
+   * current version ends no token of that version.
+   */
+  async revokedSince(since: Date): Promise<{
+    sessions: { userId: string; sessionId: string }[];
+    versions: { userId: string; tokenVersion: number }[];
+  }> {
+    const [sessions, versions] = await Promise.all([
+      this.sql.rows<{ user_id: string; family_id: string }>(
+        `SELECT DISTINCT user_id, family_id FROM refresh_tokens WHERE revoked_at > $1`,
+        [since],
+      ),
+      this.sql.rows<{ id: string; token_version: number }>(
+        `SELECT id, token_version FROM users WHERE updated_at > $1 AND token_version > 0`,
+        [since],
+      ),
+    ]);
+    return {
+      sessions: sessions.map((row) => ({ userId: row.user_id, sessionId: row.family_id })),
+      versions: versions.map((row) => ({ userId: row.id, tokenVersion: row.token_version })),
+    };
+  }
+
   async isRevoked({ userId, tokenVersion, sessionId }: SessionClaims): Promise<boolean> {
     const [row] = await this.sql.prepared<{ token_version: number; session_revoked: boolean }>(
       'session-revocation-check',
@@ -63,6 +89,9 @@ return 0`;
  * before it can live: the guard's check is one MGET, no database read. While Redis cannot be
  * reached the check asks PostgreSQL instead (same answer, slower); a revocation that cannot be
  * written fails its request (503), so the client tries again rather than keep a live session.
+ * Every time the connection becomes ready (at boot, after each reconnect) the revocations of the
+ * last access-token lifetime are written again from PostgreSQL: a Redis that restarted empty, or
+ * a replica promoted without them, forgets nothing for long.
  */
 export class RedisSessionRevocations extends SessionRevocations {
   private readonly logger = new Logger('SessionRevocations');
@@ -77,6 +106,27 @@ export class RedisSessionRevocations extends SessionRevocations {
   ) {
     super();
     this.outages = new OutageLog(clock);
+    client.on('ready', () => void this.restore(clock.now()));
+  }
+
+  /** Writes the revocations of the last access-token lifetime again (see the class comment). */
+  async restore(now: Date): Promise<void> {
+    try {
+      const since = new Date(now.getTime() - this.ttlSeconds * 1000);
+      const { sessions, versions } = await this.database.revokedSince(since);
+      await Promise.all([
+        ...sessions.map((session) => this.revokeSession(session)),
+        ...versions.map(({ userId, tokenVersion }) =>
+          this.revokeVersionsBelow(userId, tokenVersion),
+        ),
+      ]);
+    } catch (error) {
+      // The next reconnect tries again; meanwhile checks go on as they can.
+      this.logger.warn(
+        { errorCode: dependencyFailureReason(error) ?? 'unexpected' },
+        'could not restore session revocations in Redis',
+      );
+    }
   }
 
   async revokeSession({ userId, sessionId }: { userId: string; sessionId: string }): Promise<void> {

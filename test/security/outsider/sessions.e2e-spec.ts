@@ -1,5 +1,7 @@
+import type { ChildProcess } from 'node:child_process';
 import { FakeTwilioServer } from '../../fakes/fake-twilio-server';
 import { AuthClient, Session, authTestEnvironment } from '../../support/auth-client';
+import { freePorts, startRedisServer, stopRedisServer } from '../../support/redis-server';
 import { RELAXED_LIMITS } from '../../support/relaxed-limits';
 import { TestApp, startTestApp } from '../../support/test-app';
 import { TEST_TWILIO } from '../../support/twilio-test-credentials';
@@ -140,5 +142,95 @@ describe.each([
     expect(await meOnEach(session)).toEqual([401, 401]);
     expect(await meOnEach(elsewhere)).toEqual([401, 401]);
     expect(await meOnEach(changed)).toEqual([200, 200]);
+  });
+});
+
+/**
+ * Revocations live in Redis for as long as an access token can: a Redis that restarts empty (no
+ * persistence, a failover to an empty replica) or is down during a logout must not bring a
+ * logged-out session back.
+ */
+describe('Sessions stay ended when Redis loses its data or is down at logout', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let client: AuthClient;
+  let redis: ChildProcess | undefined;
+  let redisPort: number;
+
+  beforeAll(async () => {
+    [redisPort] = await freePorts(1);
+    redis = await startRedisServer(redisPort);
+    fake = await FakeTwilioServer.start({
+      accountSid: TEST_TWILIO.accountSid,
+      authToken: TEST_TWILIO.authToken,
+    });
+    service = await startTestApp({
+      env: {
+        ...RELAXED_LIMITS,
+        ...authTestEnvironment(fake),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      },
+    });
+    client = new AuthClient(service, fake);
+  });
+  afterAll(async () => {
+    await service?.close();
+    await fake?.stop();
+    await stopRedisServer(redis);
+  });
+
+  const me = async (session: Session) => (await client.get('/auth/me', session.accessToken)).status;
+
+  /** Until the service's client has reconnected and written the revocations again. */
+  async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  async function restartRedisEmpty(): Promise<void> {
+    await stopRedisServer(redis);
+    redis = await startRedisServer(redisPort);
+    // Serving again, on the empty Redis: a code check needs the limit store.
+    expect(await eventually(async () => (await client.get('/health/ready')).status === 200)).toBe(
+      true,
+    );
+  }
+
+  it('a logout and a replayed refresh token still hold after Redis restarts empty', async () => {
+    const phone = nextPhone();
+    const loggedOut = await client.register(phone, PASSWORD);
+    const stolen = await client.loginWithSms(phone);
+    const refreshed = (
+      await client.post('/auth/refresh', { refreshToken: stolen.refreshToken }).expect(200)
+    ).body as Session;
+    await client.post('/auth/logout', { refreshToken: loggedOut.refreshToken }).expect(204);
+    await client.post('/auth/refresh', { refreshToken: stolen.refreshToken }).expect(401);
+    expect([await me(loggedOut), await me(refreshed)]).toEqual([401, 401]);
+
+    await restartRedisEmpty();
+
+    expect([await me(loggedOut), await me(refreshed)]).toEqual([401, 401]);
+  });
+
+  it('a logout answered 503 while Redis is down takes effect once it is back, and a retry completes it', async () => {
+    const session = await client.register(nextPhone(), PASSWORD);
+    await stopRedisServer(redis);
+    const whileDown = await client.post('/auth/logout', { refreshToken: session.refreshToken });
+    expect(whileDown.status).toBe(503);
+    expect(whileDown.headers['retry-after']).toBeDefined();
+    // Checked against PostgreSQL meanwhile: the session is over there.
+    expect(await me(session)).toBe(401);
+
+    redis = await startRedisServer(redisPort);
+    expect(await eventually(async () => (await client.get('/health/ready')).status === 200)).toBe(
+      true,
+    );
+    expect(await me(session)).toBe(401);
+    await client.post('/auth/logout', { refreshToken: session.refreshToken }).expect(204);
+    expect(await me(session)).toBe(401);
   });
 });
