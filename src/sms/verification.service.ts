@@ -144,10 +144,11 @@ const RETURNING = `id, purpose, twilio_sid, provider_sid, status, channel, code_
 export class VerificationService {
   private readonly logger = new Logger('VerificationService');
   /**
-   * Provider send and check latencies as measured, imitated by suppressed sends and checks. They
-   * start from a typical Twilio round trip so a fresh instance has no gap to measure.
+   * How long real sends take from their budget reservation on, and provider code checks, as
+   * measured; imitated by silent sends and checks. They start from a typical Twilio round trip so
+   * a fresh instance has no gap to measure.
    */
-  private readonly deliveryLatency: ObservedLatency;
+  private readonly sendTime: ObservedLatency;
   private readonly sidWrites = new WriteBatcher<ProviderSids>((batch) => this.writeSids(batch));
   private readonly approvals = new StatementBatcher<Approval, VerificationRow | undefined>(
     (batch) => this.approve(batch),
@@ -183,7 +184,7 @@ export class VerificationService {
   ) {
     this.sms = config.get('sms', { infer: true });
     this.twilio = config.get('twilio', { infer: true });
-    this.deliveryLatency = new ObservedLatency(
+    this.sendTime = new ObservedLatency(
       this.sms.provider === 'console' ? 0 : TYPICAL_TWILIO_LATENCY_MS,
     );
     // Only Verify checks codes at the provider; ours are compared here, in no measurable time.
@@ -242,18 +243,34 @@ export class VerificationService {
     // tell which numbers have an account or a history (a 503 for them alone would).
     if (hold && !verifiedBefore) target.heldBy = hold;
     target.suppressedBy = refusal ?? (target.heldBy ? HELD : undefined);
+    // From here a real send and a silent one do different work; the silent one ends by waiting
+    // out the difference (equalizeSendTime).
+    const started = performance.now();
     // The budget answers the same for suppressed sends as for real ones, for the same reason.
     if (target.suppressedBy) await this.budget.assertAvailable(phone.country, 1);
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
     const reservation = target.suppressedBy
       ? undefined
       : await this.budget.reserve(phone.country, 1);
+    let answer: VerificationResponseDto;
     try {
-      return await this.startOrResend(target, input.purpose, locale);
+      answer = await this.startOrResend(target, input.purpose, locale);
     } catch (error) {
       await this.budget.release(reservation);
       throw error;
     }
+    await this.equalizeSendTime(target, performance.now() - started);
+    return answer;
+  }
+
+  /**
+   * A real send reserves budget, calls the provider and records its sids; a silent one does none
+   * of that. Real sends record how long all of it took; silent ones wait until they have taken as
+   * long as one of those, picked at random, so the answer's timing does not tell them apart.
+   */
+  private async equalizeSendTime(target: Target, elapsedMs: number): Promise<void> {
+    if (target.suppressedBy === undefined) this.sendTime.record(elapsedMs);
+    else await this.sendTime.imitate(elapsedMs);
   }
 
   private async startOrResend(
@@ -765,7 +782,6 @@ export class VerificationService {
         text,
       });
       const latencyMs = performance.now() - started;
-      this.deliveryLatency.record(latencyMs);
       const segments = text?.segments ?? 1;
       this.publish(
         {
@@ -841,7 +857,6 @@ export class VerificationService {
       target,
       purpose,
     );
-    await this.deliveryLatency.imitate();
   }
 
   private async compare(row: VerificationRow, e164: string, code: string): Promise<boolean> {

@@ -72,6 +72,38 @@ describe.each<Mode>(['twilio-messaging', 'twilio-verify'])('Silent sends (%s)', 
     expect(dated).toEqual([]);
   });
 
+  it('takes the same time to answer a send, delivered or not (signed-rank and U tests)', async () => {
+    const timings: { real: number[]; silent: number[] } = { real: [], silent: [] };
+    const timed = async (phoneNumber: string): Promise<number> => {
+      const started = performance.now();
+      await client.sendCode(phoneNumber, 'login').expect(200);
+      return performance.now() - started;
+    };
+    for (let round = 0; round < 220; round += 1) {
+      const withAccount = nextPhone();
+      const without = nextPhone();
+      await createUser(service, { phoneNumber: withAccount });
+      if (round % 2 === 0) {
+        timings.real.push(await timed(withAccount));
+        timings.silent.push(await timed(without));
+      } else {
+        timings.silent.push(await timed(without));
+        timings.real.push(await timed(withAccount));
+      }
+    }
+    const real = timings.real.slice(20);
+    const silent = timings.silent.slice(20);
+    const paired = wilcoxonSignedRankP(real, silent);
+    const unpaired = mannWhitneyP(real, silent);
+    console.log(
+      `${mode} send, median ${median(real).toFixed(2)} ms delivered vs ` +
+        `${median(silent).toFixed(2)} ms silent: signed-rank p = ${paired.toFixed(4)}, ` +
+        `U p = ${unpaired.toFixed(4)}`,
+    );
+    expect(paired).toBeGreaterThan(0.001);
+    expect(unpaired).toBeGreaterThan(0.001);
+  }, 120_000);
+
   if (mode === 'twilio-messaging') {
     it('takes the same time to refuse a wrong code, delivered or not (signed-rank and U tests)', async () => {
       /** A number with an account and one without, each with a live login verification. */
