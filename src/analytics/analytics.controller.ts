@@ -65,8 +65,10 @@ export class AnalyticsController {
         securityByKind: [
           { kind: 'code-attempts', count: 2 },
           { kind: 'verify-phone', count: 7 },
+          { kind: 'verify-phone-ceiling', count: 0 },
           { kind: 'verify-ip', count: 0 },
           { kind: 'password-phone', count: 0 },
+          { kind: 'password-phone-ceiling', count: 0 },
           { kind: 'password-ip', count: 0 },
           { kind: 'webhook-signature', count: 0 },
         ],
@@ -209,9 +211,12 @@ export class AnalyticsController {
     summary: 'Security incidents by kind, over time and per country, with the wrong codes',
     description:
       "Kinds: `code-attempts` (the wrong code that used up its verification's attempts, and any " +
-      'check refused for it), `verify-phone` and `verify-ip` (code checks refused by SMS_VERIFY_PHONE_LIMIT ' +
-      'and SMS_VERIFY_IP_LIMIT), `password-phone` and `password-ip` (password attempts refused ' +
-      'by AUTH_PASSWORD_ATTEMPTS_LIMIT and AUTH_PASSWORD_IP_ATTEMPTS_LIMIT), `webhook-signature` (a Twilio callback with a bad ' +
+      'check refused for it), `verify-phone`, `verify-phone-ceiling` and `verify-ip` (code checks ' +
+      'refused by SMS_VERIFY_PHONE_LIMIT per number and client, SMS_VERIFY_PHONE_CEILING per number ' +
+      'and SMS_VERIFY_IP_LIMIT), `password-phone`, `password-phone-ceiling` and `password-ip` ' +
+      '(password attempts refused by AUTH_PASSWORD_ATTEMPTS_LIMIT per number and client, ' +
+      'AUTH_PASSWORD_ATTEMPTS_CEILING per number and AUTH_PASSWORD_IP_ATTEMPTS_LIMIT), ' +
+      '`webhook-signature` (a Twilio callback with a bad ' +
       'signature). The same counts as sms_security_incidents_total; the alert is ' +
       'ALERT_SECURITY_INCIDENTS_PER_HOUR. Rows hold HMACs of numbers and IPs, never the values.',
   })

@@ -42,9 +42,14 @@ const RECEIPT_CHANNELS = new Set(['twilio-messaging']);
 /** What a security incident kind means, for operators. */
 const INCIDENT_MEANINGS: Record<SecurityIncidentKind, string> = {
   'code-attempts': "A code check that used up its verification's wrong-code attempts",
-  'verify-phone': 'Code checks for one number refused by SMS_VERIFY_PHONE_LIMIT',
+  'verify-phone': 'Code checks for one number from one client refused by SMS_VERIFY_PHONE_LIMIT',
+  'verify-phone-ceiling':
+    'Code checks for one number from all clients refused by SMS_VERIFY_PHONE_CEILING',
   'verify-ip': 'Code checks from one IP refused by SMS_VERIFY_IP_LIMIT',
-  'password-phone': 'Password attempts for one number refused by AUTH_PASSWORD_ATTEMPTS_LIMIT',
+  'password-phone':
+    'Password attempts for one number from one client refused by AUTH_PASSWORD_ATTEMPTS_LIMIT',
+  'password-phone-ceiling':
+    'Password attempts for one number from all clients refused by AUTH_PASSWORD_ATTEMPTS_CEILING',
   'password-ip': 'Password attempts from one IP refused by AUTH_PASSWORD_IP_ATTEMPTS_LIMIT',
   'webhook-signature': 'A Twilio status callback with a missing or wrong signature',
 };

@@ -34,7 +34,7 @@ describe('auth configuration', () => {
         twoFactorTtlSeconds: 300,
       },
       refreshTtlSeconds: 2_592_000,
-      passwordAttempts: { limit: 10, ipLimit: 100, windowMs: 3_600_000 },
+      passwordAttempts: { limit: 10, ceiling: 100, ipLimit: 100, windowMs: 3_600_000 },
     });
   });
 
@@ -54,7 +54,26 @@ describe('auth configuration', () => {
       twoFactorTtlSeconds: 120,
     });
     expect(auth.refreshTtlSeconds).toBe(86_400);
-    expect(auth.passwordAttempts).toEqual({ limit: 5, ipLimit: 100, windowMs: 600_000 });
+    expect(auth.passwordAttempts).toEqual({
+      limit: 5,
+      ceiling: 50,
+      ipLimit: 100,
+      windowMs: 600_000,
+    });
+  });
+
+  it('puts the per-phone password ceiling at ten times the per-client limit unless set', () => {
+    expect(
+      loadConfiguration({ AUTH_PASSWORD_ATTEMPTS_LIMIT: '3', AUTH_PASSWORD_ATTEMPTS_CEILING: '7' })
+        .auth.passwordAttempts,
+    ).toMatchObject({ limit: 3, ceiling: 7 });
+    // Below the per-client limit, one client could lock every other out again.
+    expect(
+      problemsOf({ AUTH_PASSWORD_ATTEMPTS_LIMIT: '10', AUTH_PASSWORD_ATTEMPTS_CEILING: '9' }),
+    ).toEqual([expect.stringMatching(/^AUTH_PASSWORD_ATTEMPTS_CEILING: must be at least/)]);
+    expect(problemsOf({ AUTH_PASSWORD_ATTEMPTS_CEILING: '0' })).toEqual([
+      expect.stringMatching(/^AUTH_PASSWORD_ATTEMPTS_CEILING/),
+    ]);
   });
 
   it('refuses a short JWT_SECRET without printing it', () => {

@@ -1,5 +1,6 @@
 import { Environment } from '../config/environment';
 import type { PasswordLimits } from '../rate-limit/policies';
+import { PHONE_CEILING_FACTOR } from '../rate-limit/rate-limit.config';
 
 export interface JwtConfig {
   /** HS256 key of access and two-factor tokens. */
@@ -15,7 +16,7 @@ export interface JwtConfig {
 export interface AuthConfig {
   jwt: JwtConfig;
   refreshTtlSeconds: number;
-  /** Password attempts allowed per phone and per client IP per window. */
+  /** Password attempts allowed per phone and client, per phone, and per client IP per window. */
   passwordAttempts: PasswordLimits;
 }
 
@@ -35,6 +36,13 @@ export function authConfigFromEnvironment(
   if (environment.JWT_SECRET !== undefined && environment.JWT_SECRET === environment.HASH_SECRET) {
     problems.push('JWT_SECRET: must differ from HASH_SECRET (one key, one purpose)');
   }
+  const passwordCeiling =
+    environment.AUTH_PASSWORD_ATTEMPTS_CEILING ??
+    PHONE_CEILING_FACTOR * environment.AUTH_PASSWORD_ATTEMPTS_LIMIT;
+  if (passwordCeiling < environment.AUTH_PASSWORD_ATTEMPTS_LIMIT) {
+    // Below the per-client limit, one client could again lock every client out of the account.
+    problems.push('AUTH_PASSWORD_ATTEMPTS_CEILING: must be at least AUTH_PASSWORD_ATTEMPTS_LIMIT');
+  }
   return {
     jwt: {
       secret: environment.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
@@ -47,6 +55,7 @@ export function authConfigFromEnvironment(
     refreshTtlSeconds: environment.JWT_REFRESH_TTL_SECONDS,
     passwordAttempts: {
       limit: environment.AUTH_PASSWORD_ATTEMPTS_LIMIT,
+      ceiling: passwordCeiling,
       ipLimit: environment.AUTH_PASSWORD_IP_ATTEMPTS_LIMIT,
       windowMs: environment.AUTH_PASSWORD_ATTEMPTS_WINDOW,
     },

@@ -98,15 +98,13 @@ export class AuthService {
     input: PhoneInput & RequestOrigin & { password: string },
   ): Promise<TokensResponseDto | TwoFactorChallengeDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
-    await this.limits.consumePassword(
-      { e164: phone.e164, ip: input.clientIp },
-      this.config.passwordAttempts,
-    );
+    const attempt = { e164: phone.e164, ip: input.clientIp };
+    await this.limits.consumePassword(attempt, this.config.passwordAttempts);
     const user = await this.users.findByPhoneHash(this.phoneHash(phone));
     // Unknown numbers are checked against a dummy hash: same work, same time, same answer.
     const valid = await this.passwords.verify(user?.passwordHash, input.password);
     if (!user || !valid) throw new InvalidCredentialsError();
-    await this.limits.clearPassword(phone.e164);
+    await this.limits.clearPassword(attempt, 'client');
     if (user.twoFactorEnabled) {
       const challenge = this.accessTokens.signTwoFactor(subjectOf(user));
       return { twoFactorRequired: true, twoFactorToken: challenge.token };
@@ -164,7 +162,7 @@ export class AuthService {
     if (!updated) throw new InvalidProofError();
     await this.refreshTokens.revokeAllOf(user.id);
     await this.revocations.revokeVersionsBelow(user.id, updated.tokenVersion);
-    await this.limits.clearPassword(phone.e164);
+    await this.limits.clearPassword({ e164: phone.e164, ip: input.clientIp }, 'new-password');
     this.logger.log({ userId: user.id }, 'password reset by SMS; every session ended');
     await this.notifier.notify(phone.e164, 'password_changed');
   }
@@ -230,14 +228,12 @@ export class AuthService {
     if (newPhone.e164 === user.phoneNumber) throw new SamePhoneNumberError();
 
     if (input.currentPassword !== undefined) {
-      await this.limits.consumePassword(
-        { e164: user.phoneNumber, ip: input.clientIp },
-        this.config.passwordAttempts,
-      );
+      const attempt = { e164: user.phoneNumber, ip: input.clientIp };
+      await this.limits.consumePassword(attempt, this.config.passwordAttempts);
       if (!(await this.passwords.verify(user.passwordHash, input.currentPassword))) {
         throw new InvalidCredentialsError();
       }
-      await this.limits.clearPassword(user.phoneNumber);
+      await this.limits.clearPassword(attempt, 'client');
     } else {
       await this.verifications.prove({
         e164: user.phoneNumber,

@@ -246,6 +246,26 @@ describe('loadConfiguration', () => {
     );
   });
 
+  describe('code-check limits', () => {
+    it('puts the per-phone code-check ceiling at ten times the per-client limit unless set', () => {
+      expect(loadConfiguration({}).rateLimit).toMatchObject({
+        verifyPerPhone: 10,
+        verifyPhoneCeiling: 100,
+      });
+      expect(
+        loadConfiguration({ SMS_VERIFY_PHONE_LIMIT: '4', SMS_VERIFY_PHONE_CEILING: '6' }).rateLimit,
+      ).toMatchObject({ verifyPerPhone: 4, verifyPhoneCeiling: 6 });
+      // Below the per-client limit, one client could use up every other's checks again.
+      const error = configurationErrorFor({
+        SMS_VERIFY_PHONE_LIMIT: '10',
+        SMS_VERIFY_PHONE_CEILING: '9',
+      });
+      expect(problemsAbout(error, 'SMS_VERIFY_PHONE_CEILING')).toEqual([
+        'SMS_VERIFY_PHONE_CEILING: must be at least SMS_VERIFY_PHONE_LIMIT',
+      ]);
+    });
+  });
+
   describe('the rate-limit store', () => {
     it('is Redis when REDIS_URL is set and in-memory otherwise', () => {
       expect(loadConfiguration({}).rateLimit.store).toBe('memory');

@@ -199,6 +199,13 @@ export class Environment {
   @Min(1000)
   AUTH_PASSWORD_ATTEMPTS_WINDOW = 3_600_000;
 
+  /** Unset: 10 × AUTH_PASSWORD_ATTEMPTS_LIMIT. */
+  @Transform(({ value }) => toInteger({ value: toTrimmed({ value }) }))
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  AUTH_PASSWORD_ATTEMPTS_CEILING?: number;
+
   @Transform(toInteger)
   @IsInt()
   @Min(1)
@@ -478,6 +485,13 @@ export class Environment {
   @IsInt()
   @Min(1000)
   SMS_VERIFY_PHONE_WINDOW = 3_600_000;
+
+  /** Unset: 10 × SMS_VERIFY_PHONE_LIMIT. */
+  @Transform(({ value }) => toInteger({ value: toTrimmed({ value }) }))
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  SMS_VERIFY_PHONE_CEILING?: number;
 
   @Transform(toInteger)
   @IsInt()

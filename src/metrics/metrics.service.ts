@@ -81,8 +81,9 @@ export class MetricsService implements OnModuleInit {
       name: 'sms_security_incidents_total',
       help:
         'Security incidents by kind: code-attempts (a verification out of wrong-code attempts), ' +
-        'verify-phone and verify-ip (code checks refused by their limits), password-phone and ' +
-        'password-ip (password attempts refused by their limits), webhook-signature (a Twilio ' +
+        'verify-phone, verify-phone-ceiling and verify-ip (code checks refused by their limits), ' +
+        'password-phone, password-phone-ceiling and password-ip (password attempts refused by ' +
+        'their limits), webhook-signature (a Twilio ' +
         'callback with a bad signature)',
       labelNames: ['kind'],
       registers,

@@ -11,9 +11,10 @@ export interface SendSubject {
   ipHash: string;
 }
 
-export interface VerifySubject {
+/** A code check or password attempt: the number it names and the client (Hasher.hashClient). */
+export interface GuessSubject {
   phoneHash: string;
-  ipHash: string;
+  clientHash: string;
 }
 
 /** 128 bits of an HMAC are plenty for a counter key and halve the memory of a million keys. */
@@ -93,41 +94,58 @@ export function sendRules(subject: SendSubject, config: RateLimitConfig): LimitR
 }
 
 /**
- * Checking a code: attempts per phone across all its verifications (a resend never resets it;
- * success clears it) and per client IP.
+ * Every code check, whatever it names: the client's own budget (an IPv6 /64 is one client).
  */
-export function verifyRules(subject: VerifySubject, config: RateLimitConfig): LimitRule[] {
+export function codeCheckRules(clientHash: string, config: RateLimitConfig): LimitRule[] {
   return [
     {
       type: 'window',
       layer: 'verify-ip',
-      key: `verify:ip:${short(subject.ipHash)}`,
+      key: `verify:ip:${short(clientHash)}`,
       limit: config.verifyPerIp,
       windowMs: config.windowMs,
     },
+  ];
+}
+
+/**
+ * A code check that can be a guess (it names a live verification), across all of the phone's
+ * verifications: a resend never resets these counts. Guesses at one code are already bounded by
+ * its verification's attempts and the codes by the send limits, so these bound guessing across
+ * resends. The tight count is per phone and client, so no client can spend the owner's (a
+ * stranger's wrong codes must not lock the owner out, OWASP Authentication Cheat Sheet); the
+ * ceiling, from all clients together, bounds guessing spread over many networks. A right code
+ * clears the client's count.
+ */
+export function codeGuessRules(subject: GuessSubject, config: RateLimitConfig): LimitRule[] {
+  return [
     {
       type: 'window',
       layer: 'verify-phone',
-      key: verifyPhoneKey(subject.phoneHash),
+      key: verifyPhoneKey(subject),
       limit: config.verifyPerPhone,
+      windowMs: config.verifyPhoneWindowMs,
+    },
+    {
+      type: 'window',
+      layer: 'verify-phone-ceiling',
+      key: `verify:phone:${short(subject.phoneHash)}`,
+      limit: config.verifyPhoneCeiling,
       windowMs: config.verifyPhoneWindowMs,
     },
   ];
 }
 
-export function verifyPhoneKey(phoneHash: string): string {
-  return `verify:phone:${short(phoneHash)}`;
-}
-
-export interface PasswordSubject {
-  phoneHash: string;
-  ipHash: string;
+export function verifyPhoneKey({ phoneHash, clientHash }: GuessSubject): string {
+  return `verify:phone-client:${short(phoneHash)}:${short(clientHash)}`;
 }
 
 /** Wrong-password budget; the auth module owns the numbers (AUTH_PASSWORD_ATTEMPTS_*). */
 export interface PasswordLimits {
-  /** Per phone. */
+  /** Per phone and client. */
   limit: number;
+  /** Per phone, from every client together. */
+  ceiling: number;
   /** Per client IP: higher, since one address can front many users (carrier-grade NAT). */
   ipLimit: number;
   windowMs: number;
@@ -135,27 +153,40 @@ export interface PasswordLimits {
 
 /**
  * Password attempts, counted before the password is checked (concurrent guesses cannot share a
- * slot), per phone (a right password clears it, like a right code) and per client IP.
+ * slot): per client IP, per phone and client (a right password clears it, like a right code) and
+ * per phone from every client. As for codes, the tight count is the client's own, so a stranger's
+ * wrong passwords cannot lock the owner out, and the ceiling bounds guessing from many networks.
  */
-export function passwordRules(subject: PasswordSubject, limits: PasswordLimits): LimitRule[] {
+export function passwordRules(subject: GuessSubject, limits: PasswordLimits): LimitRule[] {
   return [
     {
       type: 'window',
       layer: 'password-ip',
-      key: `password:ip:${short(subject.ipHash)}`,
+      key: `password:ip:${short(subject.clientHash)}`,
       limit: limits.ipLimit,
       windowMs: limits.windowMs,
     },
     {
       type: 'window',
       layer: 'password-phone',
-      key: passwordPhoneKey(subject.phoneHash),
+      key: passwordPhoneKey(subject),
       limit: limits.limit,
+      windowMs: limits.windowMs,
+    },
+    {
+      type: 'window',
+      layer: 'password-phone-ceiling',
+      key: passwordCeilingKey(subject.phoneHash),
+      limit: limits.ceiling,
       windowMs: limits.windowMs,
     },
   ];
 }
 
-export function passwordPhoneKey(phoneHash: string): string {
+export function passwordPhoneKey({ phoneHash, clientHash }: GuessSubject): string {
+  return `password:phone-client:${short(phoneHash)}:${short(clientHash)}`;
+}
+
+export function passwordCeilingKey(phoneHash: string): string {
   return `password:phone:${short(phoneHash)}`;
 }

@@ -19,7 +19,10 @@ export interface RateLimitConfig {
   prefixWindowMs: number;
   /** Growing delays between sends to one phone + purpose; empty = no cooldown. */
   resendCooldownsMs: number[];
+  /** Code checks against live verifications per phone from one client (its own budget). */
   verifyPerPhone: number;
+  /** The same from every client together: bounds guessing spread over many networks. */
+  verifyPhoneCeiling: number;
   verifyPhoneWindowMs: number;
   verifyPerIp: number;
   httpLimit: number;
@@ -51,6 +54,12 @@ export interface BudgetConfig {
   defaultPrice: number;
 }
 
+/**
+ * A per-phone ceiling's default, as a multiple of the per-client limit: an attacker needs that many
+ * networks to shut a number's owner out, while guessing spread over them stays bounded.
+ */
+export const PHONE_CEILING_FACTOR = 10;
+
 function pairs(value: string | undefined): [string, string][] {
   if (!value) return [];
   return value.split(',').map((entry) => {
@@ -75,6 +84,13 @@ export function rateLimitConfigFromEnvironment(
   for (const [purpose, limit] of pairs(environment.SMS_PURPOSE_LIMITS)) {
     perPurpose[purpose as Purpose] = Number(limit);
   }
+  const verifyPhoneCeiling =
+    environment.SMS_VERIFY_PHONE_CEILING ??
+    PHONE_CEILING_FACTOR * environment.SMS_VERIFY_PHONE_LIMIT;
+  if (verifyPhoneCeiling < environment.SMS_VERIFY_PHONE_LIMIT) {
+    // Below the per-client limit, one client could again use up every client's checks.
+    problems.push('SMS_VERIFY_PHONE_CEILING: must be at least SMS_VERIFY_PHONE_LIMIT');
+  }
   const cooldowns = environment.SMS_RESEND_COOLDOWNS.split(',').map(
     (seconds) => Number(seconds.trim()) * 1000,
   );
@@ -98,6 +114,7 @@ export function rateLimitConfigFromEnvironment(
     prefixWindowMs: environment.SMS_PREFIX_WINDOW,
     resendCooldownsMs: cooldowns.every((milliseconds) => milliseconds === 0) ? [] : cooldowns,
     verifyPerPhone: environment.SMS_VERIFY_PHONE_LIMIT,
+    verifyPhoneCeiling,
     verifyPhoneWindowMs: environment.SMS_VERIFY_PHONE_WINDOW,
     verifyPerIp: environment.SMS_VERIFY_IP_LIMIT,
     httpLimit: environment.HTTP_THROTTLE_LIMIT,

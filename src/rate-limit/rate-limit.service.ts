@@ -6,12 +6,15 @@ import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { Purpose } from '../sms/purpose';
 import {
+  GuessSubject,
   PasswordLimits,
+  codeCheckRules,
+  codeGuessRules,
+  passwordCeilingKey,
   passwordPhoneKey,
   passwordRules,
   sendRules,
   verifyPhoneKey,
-  verifyRules,
 } from './policies';
 import { KnownRefusals } from './known-refusals';
 import { RateLimitConfig } from './rate-limit.config';
@@ -33,12 +36,8 @@ export interface SendAttempt {
   ip: string;
 }
 
-export interface VerifyAttempt {
-  e164: string;
-  ip: string;
-}
-
-export interface PasswordAttempt {
+/** A code check or password attempt: the number it names and the address it came from. */
+export interface GuessAttempt {
   e164: string;
   ip: string;
 }
@@ -96,21 +95,35 @@ export class RateLimitService {
     return known && this.refuse(known, subject);
   }
 
-  /** `httpRule` as for consumeSend. */
-  async consumeVerify(attempt: VerifyAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
-    const phoneHash = this.hasher.hash('phone', attempt.e164);
-    const rules = verifyRules(
-      { phoneHash, ipHash: this.hasher.hashClient(attempt.ip) },
-      this.config,
-    );
+  /**
+   * Any code check, counted against the client's own budget whatever number it names. `httpRule`
+   * as for consumeSend.
+   */
+  async consumeCodeCheck(attempt: GuessAttempt, httpRule?: WindowRule): Promise<void> {
+    const rules = codeCheckRules(this.hasher.hashClient(attempt.ip), this.config);
     if (httpRule) rules.push(httpRule);
-    return this.consume(rules, 'verify-phone', { phoneHash });
+    await this.consume(rules, 'verify-ip', { phoneHash: this.hasher.hash('phone', attempt.e164) });
   }
 
-  /** A right code clears the phone's wrong-code count (docs/SECURITY.md rule 3). */
-  async clearVerify(e164: string): Promise<void> {
+  /**
+   * A code check that can be a guess: one whose attempt a live verification of the number has
+   * counted. Checks that find no live verification prove nothing and spend none of the phone's
+   * budgets, which are per phone and client, under a per-phone ceiling (policies.ts).
+   */
+  async consumeCodeGuess(attempt: GuessAttempt): Promise<void> {
+    const subject = this.guessSubject(attempt);
+    await this.consume(codeGuessRules(subject, this.config), 'verify-phone', {
+      phoneHash: subject.phoneHash,
+    });
+  }
+
+  /**
+   * A right code clears this client's wrong-code count for the phone (docs/SECURITY.md rule 3).
+   * The per-phone ceiling runs out with its window: other clients' guesses were not the owner's.
+   */
+  async clearCodeGuesses(attempt: GuessAttempt): Promise<void> {
     try {
-      await this.store.reset([verifyPhoneKey(this.hasher.hash('phone', e164))]);
+      await this.store.reset([verifyPhoneKey(this.guessSubject(attempt))]);
     } catch (error) {
       // The count then simply runs out with its window; the user already proved the code.
       this.logger.warn({ err: error }, 'could not clear the wrong-code count');
@@ -118,22 +131,37 @@ export class RateLimitService {
   }
 
   /**
-   * A password attempt for this phone from this IP, counted before the password is checked, for
-   * numbers with and without an account alike (a 429 only for accounts would reveal them).
+   * A password attempt for this phone from this client, counted before the password is checked,
+   * for numbers with and without an account alike (a 429 only for accounts would reveal them).
    */
-  async consumePassword(attempt: PasswordAttempt, limits: PasswordLimits): Promise<void> {
-    const phoneHash = this.hasher.hash('phone', attempt.e164);
-    const rules = passwordRules({ phoneHash, ipHash: this.hasher.hashClient(attempt.ip) }, limits);
-    await this.consume(rules, 'password-phone', { phoneHash });
+  async consumePassword(attempt: GuessAttempt, limits: PasswordLimits): Promise<void> {
+    const subject = this.guessSubject(attempt);
+    await this.consume(passwordRules(subject, limits), 'password-phone', {
+      phoneHash: subject.phoneHash,
+    });
   }
 
-  /** A right password (or a reset) clears the phone's wrong-password count. */
-  async clearPassword(e164: string): Promise<void> {
+  /**
+   * A right password clears this client's wrong-password count for the phone. A new password
+   * (`new-password`) also clears the per-phone ceiling: guesses at the old one tell nothing about
+   * it, and an owner whose number was shut out by many networks gets back in this way.
+   */
+  async clearPassword(attempt: GuessAttempt, scope: 'client' | 'new-password'): Promise<void> {
+    const subject = this.guessSubject(attempt);
+    const keys = [passwordPhoneKey(subject)];
+    if (scope === 'new-password') keys.push(passwordCeilingKey(subject.phoneHash));
     try {
-      await this.store.reset([passwordPhoneKey(this.hasher.hash('phone', e164))]);
+      await this.store.reset(keys);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not clear the wrong-password count');
     }
+  }
+
+  private guessSubject(attempt: GuessAttempt): GuessSubject {
+    return {
+      phoneHash: this.hasher.hash('phone', attempt.e164),
+      clientHash: this.hasher.hashClient(attempt.ip),
+    };
   }
 
   /**

@@ -28,9 +28,10 @@ export interface SmsRateLimitRouteConfig {
  * layer. Otherwise anyone who knows a number could spend its cooldown and quotas with requests
  * that send nothing, and its owner would get a 429. The route receives the validated DTO.
  *
- * On /sms/verify-code it applies the code-check limits the same way and notes it on the request,
- * so VerificationService.check, which applies them on every other path (the auth endpoints that
- * accept a code), does not count the request twice.
+ * On /sms/verify-code it applies the client's code-check limit the same way and notes it on the
+ * request, so VerificationService.check, which applies it on every other path (the auth endpoints
+ * that accept a code), does not count the request twice. The phone's guess limits are applied by
+ * VerificationService.check alone, once it knows the check names a live verification.
  *
  * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
  * as the SMS rules, so a send or a code check costs one store round trip. A refused body is still
@@ -62,7 +63,7 @@ export class SmsRateLimitGuard implements CanActivate {
     const { phone } = subject;
 
     if (kind === 'verify') {
-      await this.limits.consumeVerify(
+      await this.limits.consumeCodeCheck(
         { e164: phone.e164, ip: request.ip },
         throttle && httpRule(throttle),
       );
@@ -99,7 +100,7 @@ export class SmsRateLimitGuard implements CanActivate {
   }
 }
 
-/** The number whose code-check limits the guard applied for this request. */
+/** The number whose client code-check limit the guard applied for this request. */
 const verifyLimitsApplied = new WeakMap<object, string>();
 
 /** The E.164 number SmsRateLimitGuard already counted this request's code check for, if any. */

@@ -52,9 +52,9 @@ export interface CheckVerificationInput {
   code: string;
   purpose: Purpose;
   countryCode?: string;
-  /** For the per-IP limit on code checks. */
+  /** For the code-check limits, which are per client (Hasher.hashClient). */
   clientIp: string;
-  /** The number SmsRateLimitGuard already applied the code-check limits to for this request. */
+  /** The number SmsRateLimitGuard already applied the client's code-check limit to. */
   limitsAppliedTo?: string;
   /** An auth endpoint's proof: its `verified` event waits for the endpoint's answer. */
   asProof?: boolean;
@@ -317,21 +317,28 @@ export class VerificationService {
   async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
     const phoneHash = this.hasher.hash('phone', phone.e164);
-    // Every code check passes here (verify-code and the auth endpoints), so do its limits, unless
-    // the route's guard applied them to this very number already.
-    if (input.limitsAppliedTo !== phone.e164) {
-      await this.limits.consumeVerify({ e164: phone.e164, ip: input.clientIp });
-    }
+    const guess = { e164: phone.e164, ip: input.clientIp };
+    // Every code check passes here (verify-code and the auth endpoints), so does the client's
+    // limit, unless the route's guard applied it to this very number already.
+    if (input.limitsAppliedTo !== phone.e164) await this.limits.consumeCodeCheck(guess);
     const now = this.clock.now();
     const checked = { phoneHash, purpose: input.purpose, country: phone.country, now };
 
     // Count the attempt before comparing, atomically: concurrent guesses cannot share a slot.
     const counted = await this.attemptCounts.add({ phoneHash, purpose: input.purpose, now });
     if (!counted) {
+      // No live verification: nothing to guess, so none of the phone's budgets is spent.
       throw this.reported(
         await this.explainUncountedAttempt(phoneHash, input.purpose, now),
         checked,
       );
+    }
+    try {
+      await this.limits.consumeCodeGuess(guess);
+    } catch (error) {
+      // Refused before its code was compared: the verification keeps the attempt.
+      await this.giveBackAttempt(counted.id);
+      throw error;
     }
 
     const correct = await this.compare(counted, phone.e164, input.code).catch((error: unknown) => {
@@ -347,7 +354,7 @@ export class VerificationService {
       });
       // Another request approved it first: this one proves nothing.
       if (!approved) throw new VerificationNotFoundError();
-      await this.limits.clearVerify(phone.e164);
+      await this.limits.clearCodeGuesses(guess);
       const verified: SmsEvent = {
         status: lifecycleStatus('verified', approved.channel)!,
         occurredAt: now,
@@ -885,12 +892,16 @@ export class VerificationService {
         throw new VerificationAttemptsExceededError();
       }
       // The provider failed: this attempt tested nothing, so it is given back.
-      await this.sql.rows(
-        `UPDATE sms_verifications SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0`,
-        [row.id],
-      );
+      await this.giveBackAttempt(row.id);
       throw error;
     }
+  }
+
+  private async giveBackAttempt(id: string): Promise<void> {
+    await this.sql.rows(
+      `UPDATE sms_verifications SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0`,
+      [id],
+    );
   }
 
   private async explainUncountedAttempt(

@@ -200,7 +200,7 @@ describe('Reports show a guessing attack, refused numbers and every refusal by i
         // Each test sends from its own address, so per-IP limits are its own.
         TRUST_PROXY: '127.0.0.1',
         SMS_PURPOSE_LIMITS: 'registration:10000,login:1,password_reset:10000,two_factor:10000',
-        SMS_VERIFY_PHONE_LIMIT: '6',
+        SMS_VERIFY_PHONE_LIMIT: '3',
         SMS_VERIFY_IP_LIMIT: '5',
         AUTH_PASSWORD_ATTEMPTS_LIMIT: '2',
         AUTH_PASSWORD_IP_ATTEMPTS_LIMIT: '3',
@@ -294,16 +294,21 @@ describe('Reports show a guessing attack, refused numbers and every refusal by i
     const phoneNumber = '+251912400002';
     await client.post('/sms/send-verification', { phoneNumber, purpose: 'login' }).expect(200);
     await client.post('/sms/send-verification', { phoneNumber, purpose: 'login' }).expect(429);
-    // Code checks for one number, with no code to find: the seventh is over SMS_VERIFY_PHONE_LIMIT.
+    // Guesses at one number's live codes (two of them) from one client: the fourth is over
+    // SMS_VERIFY_PHONE_LIMIT (3).
     const target = '+251912400003';
-    for (let check = 0; check < 6; check += 1) {
-      await from(`198.51.100.${10 + check}`)
-        .post('/sms/verify-code', { phoneNumber: target, code: '123456', purpose: 'login' })
-        .expect(404);
+    const guesser = from('198.51.100.10');
+    const guess = async (purpose: string, status: number) => {
+      const code = codeIn(fake, target) === '000000' ? '111111' : '000000';
+      await guesser.post('/sms/verify-code', { phoneNumber: target, code, purpose }).expect(status);
+    };
+    for (const purpose of ['login', 'registration']) {
+      await guesser.post('/sms/send-verification', { phoneNumber: target, purpose }).expect(200);
     }
-    await from('198.51.100.20')
-      .post('/sms/verify-code', { phoneNumber: target, code: '123456', purpose: 'login' })
-      .expect(429);
+    await guess('login', 200);
+    await guess('login', 200);
+    await guess('registration', 200);
+    await guess('registration', 429);
     const after = await snapshot();
 
     const layers = (snapshot: Json) =>
@@ -340,13 +345,14 @@ describe('Reports show a guessing attack, refused numbers and every refusal by i
     await guesser
       .post('/sms/verify-code', { phoneNumber: '+251912500009', code: '123456', purpose: 'login' })
       .expect(429);
-    // Passwords for one number past AUTH_PASSWORD_ATTEMPTS_LIMIT (2), from two addresses, then
-    // one address past AUTH_PASSWORD_IP_ATTEMPTS_LIMIT (3) on other numbers.
+    // Passwords for one number from one address past AUTH_PASSWORD_ATTEMPTS_LIMIT (2), then one
+    // address past AUTH_PASSWORD_IP_ATTEMPTS_LIMIT (3) on other numbers.
     const victim = '+251912500100';
     await createUser(service, { phoneNumber: victim });
     const login = (ip: string, phoneNumber: string) =>
       from(ip).post('/auth/login', { phoneNumber, password: 'not-the-password-1' });
     await login('203.0.113.8', victim).expect(401);
+    await login('203.0.113.9', victim).expect(401);
     await login('203.0.113.9', victim).expect(401);
     await login('203.0.113.9', victim).expect(429);
     for (const phoneNumber of ['+251912500101', '+251912500102', '+251912500103']) {
@@ -372,8 +378,10 @@ describe('Reports show a guessing attack, refused numbers and every refusal by i
     expect(change).toEqual({
       'code-attempts': 0,
       'verify-phone': 0,
+      'verify-phone-ceiling': 0,
       'verify-ip': 1,
       'password-phone': 1,
+      'password-phone-ceiling': 0,
       'password-ip': 1,
       'webhook-signature': 1,
     });

@@ -60,13 +60,14 @@ describe('Password and code attempt limits on the auth endpoints', () => {
     return client.post('/auth/login', { phoneNumber, password }).set('X-Forwarded-For', ip);
   }
 
-  it('refuses further passwords for a phone after the limit, even the right one, until the window passes', async () => {
+  it('refuses further passwords for a phone from one client after the limit, even the right one, until the window passes', async () => {
     const phoneNumber = nextPhone();
     await createUser(service, { phoneNumber, password: PASSWORD });
+    const ip = nextIp();
     for (let attempt = 0; attempt < LIMIT; attempt += 1) {
-      await login(phoneNumber, WRONG).expect(401);
+      await login(phoneNumber, WRONG, ip).expect(401);
     }
-    const limited = await login(phoneNumber, PASSWORD).expect(429);
+    const limited = await login(phoneNumber, PASSWORD, ip).expect(429);
     expect(limited.body).toEqual({
       success: false,
       message: 'Rate limit exceeded. Please try again later.',
@@ -76,8 +77,10 @@ describe('Password and code attempt limits on the auth endpoints', () => {
     expect(Number(limited.headers['retry-after'])).toBe(limited.body.retryAfter);
     expect(limited.body.retryAfter).toBeLessThanOrEqual(WINDOW_MS / 1000);
 
-    clock.advance(WINDOW_MS + 1_000);
+    // Another client's budget is its own: the owner is not locked out.
     await login(phoneNumber, PASSWORD).expect(200);
+    clock.advance(WINDOW_MS + 1_000);
+    await login(phoneNumber, PASSWORD, ip).expect(200);
   });
 
   it('limits a number without an account exactly like one with an account', async () => {
@@ -85,12 +88,13 @@ describe('Password and code attempt limits on the auth endpoints', () => {
     const unknown = nextPhone();
     await createUser(service, { phoneNumber: known, password: PASSWORD });
     const answers: Record<string, [number, string][]> = { known: [], unknown: [] };
+    const ips = { known: nextIp(), unknown: nextIp() };
     for (let attempt = 0; attempt <= LIMIT; attempt += 1) {
       for (const [label, phoneNumber] of [
         ['known', known],
         ['unknown', unknown],
       ] as const) {
-        const response = await login(phoneNumber, WRONG);
+        const response = await login(phoneNumber, WRONG, ips[label]);
         answers[label].push([response.status, response.body.error]);
       }
     }
@@ -98,14 +102,17 @@ describe('Password and code attempt limits on the auth endpoints', () => {
     expect(answers.known.at(-1)).toEqual([429, 'RATE_LIMITED']);
   });
 
-  it('clears the phone count on the right password', async () => {
+  it("clears the client's count for the phone on the right password", async () => {
     const phoneNumber = nextPhone();
     await createUser(service, { phoneNumber, password: PASSWORD });
-    for (let round = 0; round < 3; round += 1) {
-      for (let attempt = 0; attempt < LIMIT - 1; attempt += 1) {
-        await login(phoneNumber, WRONG).expect(401);
-      }
-      await login(phoneNumber, PASSWORD).expect(200);
+    const ip = nextIp();
+    for (let attempt = 0; attempt < LIMIT - 1; attempt += 1) {
+      await login(phoneNumber, WRONG, ip).expect(401);
+    }
+    await login(phoneNumber, PASSWORD, ip).expect(200);
+    // Uncleared, the first of these would be the client's fourth attempt for the phone: a 429.
+    for (let attempt = 0; attempt < LIMIT - 1; attempt += 1) {
+      await login(phoneNumber, WRONG, ip).expect(401);
     }
   });
 
@@ -123,6 +130,7 @@ describe('Password and code attempt limits on the auth endpoints', () => {
     const phoneNumber = nextPhone();
     await createUser(service, { phoneNumber, password: PASSWORD });
     const session = await client.loginWithSms(phoneNumber);
+    const ip = nextIp();
     const attempt = () =>
       client
         .post(
@@ -130,7 +138,7 @@ describe('Password and code attempt limits on the auth endpoints', () => {
           { newPhoneNumber: nextPhone(), code: '123456', currentPassword: WRONG },
           session.accessToken,
         )
-        .set('X-Forwarded-For', nextIp());
+        .set('X-Forwarded-For', ip);
     for (let index = 0; index < LIMIT; index += 1) await attempt().expect(401);
     await attempt().expect(429);
   });

@@ -491,12 +491,10 @@ export function describeSmsRateLimits(
           Array.from({ length: 50 }, () => app.verify(phoneNumber, wrong)),
         );
 
-        // 10 checks per phone per hour reach the service; the other 40 are refused up front.
-        const refusedUpFront = responses.filter(
-          (response) => response.body.error === 'RATE_LIMITED',
-        );
-        expect(refusedUpFront).toHaveLength(40);
-        refusedUpFront.forEach((response) => expectRateLimited(response));
+        // Only checks that find a live verification to guess at spend the phone's budget: three
+        // are counted, the other 47 find the verification out of attempts, and none is refused
+        // by a limit.
+        expect(responses.filter((response) => response.body.error === 'RATE_LIMITED')).toEqual([]);
         expect(responses.every((response) => [200, 404, 429].includes(response.status))).toBe(true);
         expect(responses.filter((response) => response.body.valid === true)).toHaveLength(0);
         const [row] = await verificationRows(app, phoneNumber);

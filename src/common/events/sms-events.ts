@@ -42,8 +42,10 @@ export type SmsEventStatus = (typeof SMS_EVENT_STATUSES)[number];
 export const SECURITY_INCIDENT_KINDS = [
   'code-attempts',
   'verify-phone',
+  'verify-phone-ceiling',
   'verify-ip',
   'password-phone',
+  'password-phone-ceiling',
   'password-ip',
   'webhook-signature',
 ] as const;
@@ -52,8 +54,10 @@ export type SecurityIncidentKind = (typeof SECURITY_INCIDENT_KINDS)[number];
 /** The rate-limit layers whose refusals are security incidents. */
 export const SECURITY_RATE_LIMIT_LAYERS: readonly SecurityIncidentKind[] = [
   'verify-phone',
+  'verify-phone-ceiling',
   'verify-ip',
   'password-phone',
+  'password-phone-ceiling',
   'password-ip',
 ];
 
