@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   BOOT_TIMEOUT_MS,
   ServiceProcess,
@@ -101,13 +100,14 @@ async function register(phoneNumber: string): Promise<{ accessToken: string }> {
 
 beforeAll(async () => {
   service = await services.startServing({
-    DATA_DIR: join(services.temporaryDirectory('embedded-idle'), 'data'),
+    DATA_DIR: await services.preparedDataDirectory('embedded-idle'),
     // Six numbers from one address, two codes of one purpose within a pause of each other: the
     // per-IP layers and the resend cooldown are not under test.
     SMS_IP_DISTINCT_PHONES: '20',
     SMS_RESEND_COOLDOWNS: '0',
   });
-}, BOOT_TIMEOUT_MS + 10_000);
+  // A first boot for the run's template, its clean stop, then this file's own boot.
+}, 2 * BOOT_TIMEOUT_MS + 30_000);
 
 afterAll(() => services.cleanUp());
 

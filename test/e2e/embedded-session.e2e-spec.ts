@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import { EMBEDDED_POOL_OPTIONS, EmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { BOOT_TIMEOUT_MS, ServiceProcesses } from '../support/service-process';
 
 /**
  * The embedded database is one PGlite session behind a socket: whatever a closed connection left
@@ -10,13 +8,12 @@ import { EMBEDDED_POOL_OPTIONS, EmbeddedPostgres } from '../../src/database/embe
  * replaces a broken one must start clean, or the hot paths' named statements fail to prepare.
  */
 
-let directory: string;
+const services = new ServiceProcesses();
 let embedded: EmbeddedPostgres;
 let pool: Pool;
 
 beforeAll(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'sms-embedded-session-'));
-  embedded = new EmbeddedPostgres(join(directory, 'data'));
+  embedded = new EmbeddedPostgres(await services.preparedDataDirectory('embedded-session'));
   const connection = await embedded.start();
   pool = new Pool({
     host: connection.host,
@@ -25,12 +22,12 @@ beforeAll(async () => {
     database: connection.database,
     ...EMBEDDED_POOL_OPTIONS,
   });
-}, 60_000);
+}, 2 * BOOT_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
   await pool?.end();
   await embedded?.stop();
-  rmSync(directory, { recursive: true, force: true });
+  await services.cleanUp();
 });
 
 const statement = { name: 'embedded-session-check', text: 'SELECT $1::int + 1 AS next' };

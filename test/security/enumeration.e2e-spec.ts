@@ -12,7 +12,7 @@ import { SecretLedger, findLeaks } from './support/leak-scan';
 type Mode = 'twilio-messaging' | 'twilio-verify';
 
 /** The fake Twilio's answer time: the gap a suppressed send would show if it did not wait. */
-const PROVIDER_LATENCY_MS = 40;
+const PROVIDER_LATENCY_MS = 24;
 /** Per group and endpoint. Verify's gap is a whole round trip, so fewer samples show it. */
 const SAMPLES: Record<Mode, number> = { 'twilio-messaging': 30, 'twilio-verify': 20 };
 /**

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,28 @@ export class ServiceProcesses {
     const directory = mkdtempSync(join(tmpdir(), `sms-service-${label}-`));
     this.directories.push(directory);
     return directory;
+  }
+
+  /**
+   * A new DATA_DIR holding an embedded database the app has already created and migrated, for
+   * tests about what happens after the first boot (the first boot itself is boot.e2e-spec.ts's).
+   * The first call of the run boots the app once on a template and stops it cleanly; every call
+   * copies that template, which saves each test file PGlite's initdb and the migrations.
+   */
+  async preparedDataDirectory(label: string): Promise<string> {
+    const template = join(serviceBuildDirectory(), 'embedded-template');
+    if (!existsSync(template)) {
+      const building = join(this.temporaryDirectory('embedded-template'), 'data');
+      const service = await this.startServing({ DATA_DIR: building });
+      const exitCode = await stop(service);
+      if (exitCode !== 0) {
+        throw new Error(`the template's app exited with ${exitCode}${describeOutput(service)}`);
+      }
+      renameSync(building, template);
+    }
+    const dataDirectory = join(this.temporaryDirectory(label), 'data');
+    cpSync(template, dataDirectory, { recursive: true });
+    return dataDirectory;
   }
 
   /**
