@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
+import { dependencyFailureReason } from '../common/errors/dependency-failure';
+import { OutageLog } from '../common/errors/outage-log';
 import { Hasher } from '../common/hasher';
 import { SmsEvent, SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
@@ -63,6 +65,7 @@ export class RateLimitService {
   private readonly logger = new Logger('RateLimit');
   private readonly config: RateLimitConfig;
   private readonly sendRefusals = new KnownRefusals();
+  private readonly storeOutages: OutageLog;
 
   constructor(
     private readonly store: RateLimitStore,
@@ -72,6 +75,7 @@ export class RateLimitService {
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('rateLimit', { infer: true });
+    this.storeOutages = new OutageLog(clock);
   }
 
   /**
@@ -126,7 +130,7 @@ export class RateLimitService {
       await this.store.reset([verifyPhoneKey(this.guessSubject(attempt))]);
     } catch (error) {
       // The count then simply runs out with its window; the user already proved the code.
-      this.logger.warn({ err: error }, 'could not clear the wrong-code count');
+      this.storeFailed(error, 'could not clear the wrong-code count');
     }
   }
 
@@ -153,7 +157,7 @@ export class RateLimitService {
     try {
       await this.store.reset(keys);
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not clear the wrong-password count');
+      this.storeFailed(error, 'could not clear the wrong-password count');
     }
   }
 
@@ -220,15 +224,52 @@ export class RateLimitService {
 
   /** A store failure fails closed. */
   private async consumeInStore(rules: LimitRule[], nowMs: number): Promise<ConsumeResult> {
+    let result: ConsumeResult;
     try {
-      return await this.store.consume(rules, nowMs);
+      result = await this.store.consume(rules, nowMs);
     } catch (error) {
-      this.logger.error(
-        { err: error, store: this.store.kind },
-        'rate-limit store unavailable; failing closed',
-      );
+      this.storeFailed(error, 'rate-limit store unavailable; failing closed');
       throw new RateLimitUnavailableError(error);
     }
+    this.storeAnswered();
+    return result;
+  }
+
+  /**
+   * While the store is down every request that needs it fails here, and a flood during an
+   * outage would otherwise be a flood of stack traces. Per cause: the first failure with its
+   * stack, then one line per interval with the count since; storeAnswered() logs the end.
+   */
+  private storeFailed(error: unknown, message: string): void {
+    const cause =
+      dependencyFailureReason(error) ?? String((error as { name?: unknown } | null)?.name);
+    const { log, first, unlogged } = this.storeOutages.record(cause);
+    if (!log) return;
+    const fields = { errorCode: cause, store: this.store.kind };
+    if (first) {
+      this.logger.error({ ...fields, err: error }, message);
+      return;
+    }
+    this.logger.warn(
+      { ...fields, repeatsSinceLastLine: unlogged },
+      'rate-limit store still unavailable',
+    );
+  }
+
+  /** The store answered: the end of any outage under way, logged once. */
+  private storeAnswered(): void {
+    const ended = this.storeOutages.end();
+    if (ended.length === 0) return;
+    const startedAt = Math.min(...ended.map((outage) => outage.startedAt.getTime()));
+    this.logger.log(
+      {
+        store: this.store.kind,
+        causes: ended.map((outage) => outage.cause),
+        failures: ended.reduce((sum, outage) => sum + outage.occurrences, 0),
+        unavailableForSeconds: Math.round((this.clock.now().getTime() - startedAt) / 1000),
+      },
+      'rate-limit store reachable again',
+    );
   }
 }
 
