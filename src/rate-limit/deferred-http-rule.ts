@@ -13,8 +13,11 @@ export interface HttpThrottle {
  */
 const deferred = new WeakMap<object, HttpThrottle>();
 
+/** The layer of the generic per-route rule; its key is the route and the client's address. */
+export const HTTP_LAYER = 'http';
+
 export function httpRule({ key, limit, ttl }: HttpThrottle): WindowRule {
-  return { type: 'window', layer: 'http', key: `http:${key}`, limit, windowMs: ttl };
+  return { type: 'window', layer: HTTP_LAYER, key: `http:${key}`, limit, windowMs: ttl };
 }
 
 export function deferHttpThrottle(request: object, throttle: HttpThrottle): void {

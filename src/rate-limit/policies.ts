@@ -1,4 +1,5 @@
 import { Purpose } from '../sms/purpose';
+import { HTTP_LAYER } from './deferred-http-rule';
 import { RateLimitConfig } from './rate-limit.config';
 import { LimitRule } from './store/rate-limit-store';
 
@@ -16,6 +17,19 @@ export interface GuessSubject {
   phoneHash: string;
   clientHash: string;
 }
+
+/**
+ * The layers keyed on the client alone (its address group, Hasher.hashClient): the only quotas a
+ * client is told about in RateLimit-* headers. Every other layer counts a number, a number
+ * range, a country or the whole service, and its count is what everybody else asked for them.
+ */
+export const CLIENT_LAYERS: ReadonlySet<string> = new Set([
+  'ip',
+  'ip-phones',
+  'verify-ip',
+  'password-ip',
+  HTTP_LAYER,
+]);
 
 /** 128 bits of an HMAC are plenty for a counter key and halve the memory of a million keys. */
 const short = (hash: string): string => hash.slice(0, 32);

@@ -9,6 +9,7 @@ import { Configuration } from '../config/configuration';
 import { Purpose } from '../sms/purpose';
 import {
   GuessSubject,
+  CLIENT_LAYERS,
   PasswordLimits,
   codeCheckRules,
   codeGuessRules,
@@ -49,7 +50,12 @@ type Subject = Pick<SmsEvent, 'phoneHash' | 'purpose' | 'country'>;
 
 type Rejection = NonNullable<ConsumeResult['rejected']>;
 
-/** What a client may see about its own quota: the tightest layer that allowed the request. */
+/**
+ * What a client may see about its own quota: the tightest of the layers keyed on the client alone
+ * (CLIENT_LAYERS). A layer keyed on the number, its range, its country or the service counts what
+ * everybody asked for them: its remaining count would tell a client that someone else is asking
+ * codes for a number (ask for the number and for a fresh one, compare).
+ */
 export interface QuotaHeaders {
   'RateLimit-Limit': string;
   'RateLimit-Remaining': string;
@@ -82,10 +88,13 @@ export class RateLimitService {
    * `httpRule`: the route's generic per-IP rule, checked in the same round trip; last, so a
    * request that an SMS layer refuses reports that layer as before.
    */
-  async consumeSend(attempt: SendAttempt, httpRule?: WindowRule): Promise<QuotaHeaders> {
+  async consumeSend(
+    attempt: SendAttempt,
+    httpRule?: WindowRule,
+  ): Promise<QuotaHeaders | undefined> {
     const { rules, subject } = this.sendRules(attempt);
     if (httpRule) rules.push(httpRule);
-    return this.consume(rules, 'phone', subject, this.sendRefusals);
+    return this.consume(rules, subject, this.sendRefusals);
   }
 
   /**
@@ -106,7 +115,7 @@ export class RateLimitService {
   async consumeCodeCheck(attempt: GuessAttempt, httpRule?: WindowRule): Promise<void> {
     const rules = codeCheckRules(this.hasher.hashClient(attempt.ip), this.config);
     if (httpRule) rules.push(httpRule);
-    await this.consume(rules, 'verify-ip', { phoneHash: this.hasher.hash('phone', attempt.e164) });
+    await this.consume(rules, { phoneHash: this.hasher.hash('phone', attempt.e164) });
   }
 
   /**
@@ -116,7 +125,7 @@ export class RateLimitService {
    */
   async consumeCodeGuess(attempt: GuessAttempt): Promise<void> {
     const subject = this.guessSubject(attempt);
-    await this.consume(codeGuessRules(subject, this.config), 'verify-phone', {
+    await this.consume(codeGuessRules(subject, this.config), {
       phoneHash: subject.phoneHash,
     });
   }
@@ -140,7 +149,7 @@ export class RateLimitService {
    */
   async consumePassword(attempt: GuessAttempt, limits: PasswordLimits): Promise<void> {
     const subject = this.guessSubject(attempt);
-    await this.consume(passwordRules(subject, limits), 'password-phone', {
+    await this.consume(passwordRules(subject, limits), {
       phoneHash: subject.phoneHash,
     });
   }
@@ -174,10 +183,9 @@ export class RateLimitService {
    */
   private async consume(
     rules: LimitRule[],
-    reportedLayer: string,
     subject: Subject,
     refusals?: KnownRefusals,
-  ): Promise<QuotaHeaders> {
+  ): Promise<QuotaHeaders | undefined> {
     const nowMs = this.clock.now().getTime();
     const known = refusals?.find(rules, nowMs);
     if (known) throw this.refuse(known, subject);
@@ -186,9 +194,11 @@ export class RateLimitService {
       refusals?.remember(rules, result.rejected, nowMs);
       throw this.refuse(result.rejected, subject);
     }
-    const state =
-      result.states.find((candidate) => candidate.layer === reportedLayer) ??
-      tightest(result.states);
+    // Every policy a route answers from has a layer keyed on the client (policies.spec.ts); a
+    // code guess's limits (codeGuessRules) are counted after the route's and report nothing.
+    const own = result.states.filter((candidate) => CLIENT_LAYERS.has(candidate.layer));
+    if (own.length === 0) return undefined;
+    const state = tightest(own);
     return {
       'RateLimit-Limit': String(state.limit),
       'RateLimit-Remaining': String(state.remaining),
