@@ -1,8 +1,14 @@
 import { ProductError } from '../common/errors/product-error';
+import { CLIENT_LAYERS } from './policies';
 
 /**
  * One answer for every layer (docs/PRODUCT.md#errors): which layer refused stays in the logs and
  * metrics, so the response says nothing about the number or the account behind it.
+ *
+ * RateLimit-* headers come only with a refusal by the client's own quota (CLIENT_LAYERS), like
+ * on accepted requests. A layer keyed on the number, its range, its country or the service gets
+ * Retry-After alone: its limit would name the layer that refused, and with it what others asked
+ * for the number (a per-purpose limit of 3 against a per-phone one of 5).
  */
 export class RateLimitedError extends ProductError {
   constructor(
@@ -12,11 +18,13 @@ export class RateLimitedError extends ProductError {
   ) {
     super('RATE_LIMITED', 'Rate limit exceeded. Please try again later.', 'rate_limited', {
       retryAfterSeconds,
-      headers: {
-        'RateLimit-Limit': String(limit),
-        'RateLimit-Remaining': '0',
-        'RateLimit-Reset': String(retryAfterSeconds),
-      },
+      headers: CLIENT_LAYERS.has(layer)
+        ? {
+            'RateLimit-Limit': String(limit),
+            'RateLimit-Remaining': '0',
+            'RateLimit-Reset': String(retryAfterSeconds),
+          }
+        : undefined,
     });
   }
 }

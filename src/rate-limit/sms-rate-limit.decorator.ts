@@ -25,7 +25,8 @@ const REFUSALS: Record<SmsRateLimitKind, [ProductError, ...ProductError[]]> = {
 const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
   send:
     'Rate limited (per phone, purpose, IP, distinct numbers per IP, number range, country, global, ' +
-    'or the resend cooldown). `retryAfter` seconds, Retry-After and RateLimit-* headers.',
+    'or the resend cooldown). `retryAfter` seconds and Retry-After; RateLimit-* headers only ' +
+    "when the client's own quota (its IP) refused.",
   verify:
     'Too many code checks for this phone or from this IP, or too many wrong codes for this ' +
     'verification (then request a new code). `retryAfter` seconds and Retry-After.',

@@ -183,6 +183,16 @@ export function expectRateLimited(response: Response, retryAfter?: number): void
   expect(response.headers['retry-after']).toBe(String(seconds));
 }
 
+/**
+ * A refusal by a layer keyed on the number, its range, its country or the service: Retry-After
+ * says when, and no RateLimit-* header names that layer's limit (what others asked for them).
+ */
+function expectNoQuotaHeaders(response: Response): void {
+  for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']) {
+    expect([name, response.headers[name]]).toEqual([name, undefined]);
+  }
+}
+
 function statusCounts(responses: Response[]): Record<number, number> {
   const counts: Record<number, number> = {};
   for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
@@ -250,9 +260,7 @@ export function describeSmsRateLimits(
         for (const refused of responses.filter((response) => response.status === 429)) {
           // The clock stands still: the oldest send leaves the 15-minute window in 900 s.
           expectRateLimited(refused, 900);
-          expect(refused.headers['ratelimit-limit']).toBe('5');
-          expect(refused.headers['ratelimit-remaining']).toBe('0');
-          expect(refused.headers['ratelimit-reset']).toBe('900');
+          expectNoQuotaHeaders(refused);
         }
       });
 
@@ -439,7 +447,7 @@ export function describeSmsRateLimits(
         const fourth = nextPhone();
         const refused = await app.send(fourth);
         expectRateLimited(refused);
-        expect(refused.headers['ratelimit-limit']).toBe('3');
+        expectNoQuotaHeaders(refused);
         expect(providerCallsTo(fourth)).toBe(0);
         // Another country has its own budget.
         await app.send(nextUkPhone()).expect(200);
@@ -455,7 +463,7 @@ export function describeSmsRateLimits(
         for (const phoneNumber of [nextPhone(), nextUkPhone()]) {
           const refused = await app.send(phoneNumber);
           expectRateLimited(refused);
-          expect(refused.headers['ratelimit-limit']).toBe('4');
+          expectNoQuotaHeaders(refused);
           expect(providerCallsTo(phoneNumber)).toBe(0);
         }
       });
@@ -474,7 +482,7 @@ export function describeSmsRateLimits(
         }
         const refused = await app.send(phoneNumber, { purpose: 'registration' });
         expectRateLimited(refused);
-        expect(refused.headers['ratelimit-limit']).toBe('3');
+        expectNoQuotaHeaders(refused);
         expect(providerCallsTo(phoneNumber)).toBe(3);
 
         await app.send(phoneNumber, { purpose: 'login' }).expect(200);

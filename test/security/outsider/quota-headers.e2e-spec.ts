@@ -9,7 +9,8 @@ import { TestApp, startTestApp } from '../../support/test-app';
  * RateLimit-* headers tell a client about its own quota. Reporting a layer keyed on the number
  * (or its range, its country, the whole service) told anyone who asked for a code how many codes
  * other people had asked for that number: ask for a victim's number and a fresh one, compare. The
- * answers must not differ with what others did.
+ * answers must not differ with what others did, neither when the send is accepted nor when a
+ * shared layer refuses it.
  *
  * The clients come through a proxy we trust, which names them in X-Forwarded-For; the clock stands
  * still, so every window ends at the same time and only the counts could differ.
@@ -23,6 +24,10 @@ let rangeCounter = 0;
 const nextRange = () => `+25192${String((rangeCounter += 1)).padStart(3, '0')}`;
 const inRange = (range: string, suffix: number) => `${range}${String(suffix).padStart(4, '0')}`;
 const nextPhone = () => inRange(nextRange(), 0);
+
+let gbRangeCounter = 0;
+/** A British mobile number in a range of its own. */
+const nextBritishPhone = () => `+4474001${(gbRangeCounter += 1)}0000`;
 
 let addressCounter = 0;
 /** A documentation address (RFC 5737) per call: a client nobody has seen yet. */
@@ -99,5 +104,53 @@ describe('RateLimit headers say nothing about what others asked for a number', (
     expect(Number(freshSecond.headers['ratelimit-remaining'])).toBe(
       Number(freshFirst.headers['ratelimit-remaining']) - 1,
     );
+  });
+
+  it('a refusal reads the same whichever shared layer refused, and names none of their limits', async () => {
+    const refusals: Record<string, supertest.Response> = {};
+
+    // Per phone (4): four codes for one number.
+    const phone = nextPhone();
+    const byPhone = nextClient();
+    for (let sent = 0; sent < 4; sent += 1) await send(byPhone, phone).expect(200);
+    refusals.phone = await send(nextClient(), phone);
+
+    // Per purpose (registration 2): two registration codes for another.
+    const registering = nextPhone();
+    const byPurpose = nextClient();
+    for (let sent = 0; sent < 2; sent += 1) {
+      await send(byPurpose, registering, 'registration').expect(200);
+    }
+    refusals.purpose = await send(nextClient(), registering, 'registration');
+
+    // Per number range (5): five neighbours of the number asked for.
+    const range = nextRange();
+    const byRange = nextClient();
+    for (let suffix = 1; suffix <= 5; suffix += 1) {
+      await send(byRange, inRange(range, suffix)).expect(200);
+    }
+    refusals.range = await send(nextClient(), inRange(range, 6));
+
+    // Per country (GB 3): three British numbers in ranges of their own.
+    const byCountry = nextClient();
+    for (let sent = 0; sent < 3; sent += 1) await send(byCountry, nextBritishPhone()).expect(200);
+    refusals.country = await send(nextClient(), nextBritishPhone());
+
+    const expected = {
+      status: 429,
+      body: {
+        success: false,
+        message: 'Rate limit exceeded. Please try again later.',
+        error: 'RATE_LIMITED',
+        retryAfter: 900,
+      },
+      retryAfter: '900',
+      'ratelimit-limit': undefined,
+      'ratelimit-remaining': undefined,
+      'ratelimit-reset': undefined,
+    };
+    expect(
+      Object.fromEntries(Object.entries(refusals).map(([layer, r]) => [layer, answerOf(r)])),
+    ).toEqual({ phone: expected, purpose: expected, range: expected, country: expected });
   });
 });
