@@ -98,16 +98,19 @@ async function register(phoneNumber: string): Promise<{ accessToken: string }> {
   })) as { accessToken: string };
 }
 
-beforeAll(async () => {
-  service = await services.startServing({
-    DATA_DIR: await services.preparedDataDirectory('embedded-idle'),
-    // Six numbers from one address, two codes of one purpose within a pause of each other: the
-    // per-IP layers and the resend cooldown are not under test.
-    SMS_IP_DISTINCT_PHONES: '20',
-    SMS_RESEND_COOLDOWNS: '0',
-  });
-  // A first boot for the run's template, its clean stop, then this file's own boot.
-}, 2 * BOOT_TIMEOUT_MS + 30_000);
+beforeAll(
+  async () => {
+    service = await services.startServing({
+      DATA_DIR: await services.preparedDataDirectory('embedded-idle'),
+      // Six numbers from one address, two codes of one purpose within a pause of each other: the
+      // per-IP layers and the resend cooldown are not under test.
+      SMS_IP_DISTINCT_PHONES: '20',
+      SMS_RESEND_COOLDOWNS: '0',
+    });
+    // A first boot for the run's template, its clean stop, then this file's own boot.
+  },
+  2 * BOOT_TIMEOUT_MS + 30_000,
+);
 
 afterAll(() => services.cleanUp());
 

@@ -12,17 +12,20 @@ const services = new ServiceProcesses();
 let embedded: EmbeddedPostgres;
 let pool: Pool;
 
-beforeAll(async () => {
-  embedded = new EmbeddedPostgres(await services.preparedDataDirectory('embedded-session'));
-  const connection = await embedded.start();
-  pool = new Pool({
-    host: connection.host,
-    port: connection.port,
-    user: connection.username,
-    database: connection.database,
-    ...EMBEDDED_POOL_OPTIONS,
-  });
-}, 2 * BOOT_TIMEOUT_MS + 30_000);
+beforeAll(
+  async () => {
+    embedded = new EmbeddedPostgres(await services.preparedDataDirectory('embedded-session'));
+    const connection = await embedded.start();
+    pool = new Pool({
+      host: connection.host,
+      port: connection.port,
+      user: connection.username,
+      database: connection.database,
+      ...EMBEDDED_POOL_OPTIONS,
+    });
+  },
+  2 * BOOT_TIMEOUT_MS + 30_000,
+);
 
 afterAll(async () => {
   await pool?.end();

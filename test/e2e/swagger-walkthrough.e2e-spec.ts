@@ -100,13 +100,16 @@ class SwaggerUi {
   }
 }
 
-beforeAll(async () => {
-  service = await services.startServing({
-    SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456`,
-    DATA_DIR: await services.preparedDataDirectory('walkthrough'),
-  });
-  // A first boot for the run's template, its clean stop, then this file's own boot.
-}, 2 * BOOT_TIMEOUT_MS + 30_000);
+beforeAll(
+  async () => {
+    service = await services.startServing({
+      SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456`,
+      DATA_DIR: await services.preparedDataDirectory('walkthrough'),
+    });
+    // A first boot for the run's template, its clean stop, then this file's own boot.
+  },
+  2 * BOOT_TIMEOUT_MS + 30_000,
+);
 
 afterAll(() => services.cleanUp());
 
