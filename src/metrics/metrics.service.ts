@@ -14,6 +14,7 @@ import {
   securityIncidentOf,
 } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
+import { SEND_CAP_LAYERS, SendCapLayer } from '../rate-limit/policies';
 import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
 import { PURPOSES } from '../sms/purpose';
@@ -50,6 +51,7 @@ export class MetricsService implements OnModuleInit {
   private readonly providerDuration: Histogram<'provider' | 'outcome'>;
   private readonly spend: Counter<'currency'>;
   private readonly holdsStarted: Counter<'scope' | 'mode'>;
+  private readonly capSuppressions: Counter<'cap'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
@@ -113,6 +115,13 @@ export class MetricsService implements OnModuleInit {
     for (const scope of ['prefix', 'country']) {
       for (const mode of ['enforced', 'shadow']) this.holdsStarted.inc({ scope, mode }, 0);
     }
+    this.capSuppressions = new Counter({
+      name: 'sms_send_cap_suppressions_total',
+      help: 'Sends past a full send cap (country, global) answered as usual with nothing delivered: the numbers had no verified history, or the spared sends past the cap were spent',
+      labelNames: ['cap'],
+      registers,
+    });
+    for (const cap of SEND_CAP_LAYERS) this.capSuppressions.inc({ cap }, 0);
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP response time by method, route template and status code',
@@ -223,6 +232,8 @@ export class MetricsService implements OnModuleInit {
     if (event.status === 'rate_limited') {
       this.rateLimitRejections.inc({ layer: this.layers.of(event.layer) });
     }
+    const cap = event.status === 'held' ? capOfLayer(event.layer) : undefined;
+    if (cap) this.capSuppressions.inc({ cap });
     const incident = securityIncidentOf(event);
     if (incident) this.securityIncidents.inc({ kind: incident });
     if (event.providerLatencyMs !== undefined && event.providerLatencyMs >= 0) {
@@ -238,4 +249,9 @@ export class MetricsService implements OnModuleInit {
       this.spend.inc({ currency: this.currencies.of(event.currency) }, event.cost);
     }
   }
+}
+
+/** The send cap a `held` event's layer names (`country-cap`, `global-cap`), if any. */
+function capOfLayer(layer: string | undefined): SendCapLayer | undefined {
+  return SEND_CAP_LAYERS.find((cap) => layer === `${cap}-cap`);
 }

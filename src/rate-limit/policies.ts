@@ -1,7 +1,7 @@
 import { Purpose } from '../sms/purpose';
 import { HTTP_LAYER } from './deferred-http-rule';
 import { RateLimitConfig } from './rate-limit.config';
-import { LimitRule } from './store/rate-limit-store';
+import { LimitRule, WindowRule } from './store/rate-limit-store';
 
 /** What the limits of one request are keyed on; every identifier is already an HMAC. */
 export interface SendSubject {
@@ -89,11 +89,34 @@ export function sendRules(subject: SendSubject, config: RateLimitConfig): LimitR
       limit: config.perPrefix,
       windowMs: config.prefixWindowMs,
     },
+    ...sendCapRules(subject.country, config),
+  );
+  return rules;
+}
+
+/**
+ * The send layers that bound what the service spends, not what one client or number gets. A
+ * stranger can fill them from many addresses, so their refusal is no 429: the send goes on, and
+ * VerificationService delivers it only to a number that verified before (docs/SECURITY.md rule 5).
+ */
+export const SEND_CAP_LAYERS = ['country', 'global'] as const;
+export type SendCapLayer = (typeof SEND_CAP_LAYERS)[number];
+
+/**
+ * The caps on what sends cost, per destination country and for the whole service. Last in
+ * sendRules: RateLimitService.consumeSend lets a send past a full cap (VerificationService then
+ * delivers it only to a number with history), so every layer before them must have been applied.
+ */
+export function sendCapRules(
+  country: string,
+  config: RateLimitConfig,
+): (WindowRule & { layer: SendCapLayer })[] {
+  return [
     {
       type: 'window',
       layer: 'country',
-      key: `send:country:${subject.country}`,
-      limit: config.perCountry.get(subject.country) ?? config.perCountryDefault,
+      key: `send:country:${country}`,
+      limit: config.perCountry.get(country) ?? config.perCountryDefault,
       windowMs: config.windowMs,
     },
     {
@@ -103,8 +126,22 @@ export function sendRules(subject: SendSubject, config: RateLimitConfig): LimitR
       limit: config.global,
       windowMs: config.windowMs,
     },
-  );
-  return rules;
+  ];
+}
+
+/**
+ * Real sends past full caps (`fullCaps`), to numbers that verified before: a second window as
+ * large as each cap, so what the caps let through stays below twice the cap per window even when
+ * every send in it goes to a number with history.
+ */
+export function sparedSendRules(
+  country: string,
+  fullCaps: readonly SendCapLayer[],
+  config: RateLimitConfig,
+): WindowRule[] {
+  return sendCapRules(country, config)
+    .filter((cap) => fullCaps.includes(cap.layer))
+    .map((cap) => ({ ...cap, layer: `${cap.layer}-spared`, key: `send:spared:${cap.key}` }));
 }
 
 /**

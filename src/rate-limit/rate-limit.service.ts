@@ -11,12 +11,15 @@ import {
   GuessSubject,
   CLIENT_LAYERS,
   PasswordLimits,
+  SEND_CAP_LAYERS,
+  SendCapLayer,
   codeCheckRules,
   codeGuessRules,
   passwordCeilingKey,
   passwordPhoneKey,
   passwordRules,
   sendRules,
+  sparedSendRules,
   verifyPhoneKey,
 } from './policies';
 import { KnownRefusals } from './known-refusals';
@@ -62,6 +65,21 @@ export interface QuotaHeaders {
   'RateLimit-Reset': string;
 }
 
+export type { SendCapLayer };
+
+function sendCapOf(layer: string): SendCapLayer | undefined {
+  return (SEND_CAP_LAYERS as readonly string[]).includes(layer)
+    ? (layer as SendCapLayer)
+    : undefined;
+}
+
+/** A send every client- and number-keyed layer allowed. */
+export interface SendAllowance {
+  headers: QuotaHeaders | undefined;
+  /** The caps that were full, in rule order; the send was counted by the others only. */
+  fullCaps: SendCapLayer[];
+}
+
 /**
  * Applies the policy table (policies.ts) through the configured store. A store failure fails
  * closed: no SMS goes out while limits cannot be counted.
@@ -87,24 +105,47 @@ export class RateLimitService {
   /**
    * `httpRule`: the route's generic per-IP rule, checked in the same round trip; last, so a
    * request that an SMS layer refuses reports that layer as before.
+   *
+   * A full country or global cap refuses nothing by itself: the send is counted again by the
+   * other layers (one more round trip, or none when this instance already knows the cap is full),
+   * and any of those still answers 429. Only which caps were full goes back to the caller, and it
+   * is the same for every number of the country: the answer cannot tell numbers apart.
    */
-  async consumeSend(
-    attempt: SendAttempt,
-    httpRule?: WindowRule,
-  ): Promise<QuotaHeaders | undefined> {
+  async consumeSend(attempt: SendAttempt, httpRule?: WindowRule): Promise<SendAllowance> {
     const { rules, subject } = this.sendRules(attempt);
     if (httpRule) rules.push(httpRule);
-    return this.consume(rules, subject, this.sendRefusals);
+    const fullCaps: SendCapLayer[] = [];
+    let remaining = rules;
+    for (;;) {
+      const outcome = await this.tryConsume(remaining, this.sendRefusals);
+      if ('states' in outcome) return { headers: quotaHeaders(outcome.states), fullCaps };
+      const cap = sendCapOf(outcome.rejected.layer);
+      if (!cap) throw this.refuse(outcome.rejected, subject);
+      fullCaps.push(cap);
+      remaining = remaining.filter((rule) => rule.layer !== cap);
+    }
+  }
+
+  /**
+   * Counts a send to a number with history past the full caps (`fullCaps`, from consumeSend) on a
+   * second window of each, as large as the cap: real sends stay below twice the cap per window.
+   * False when that is spent too; the send must then deliver nothing (a 429 now would be for
+   * numbers with history only, and tell them apart).
+   */
+  async consumeSparedSend(country: string, fullCaps: readonly SendCapLayer[]): Promise<boolean> {
+    const outcome = await this.tryConsume(sparedSendRules(country, fullCaps, this.config));
+    return 'states' in outcome;
   }
 
   /**
    * The refusal consumeSend would answer from memory for this attempt, published like any other,
    * or undefined when the store must be asked. Lets the HTTP layer answer a number under attack
-   * before the request reaches the framework's pipeline.
+   * before the request reaches the framework's pipeline. A full cap is no refusal (consumeSend).
    */
   knownSendRefusal(attempt: SendAttempt): RateLimitedError | undefined {
     const { rules, subject } = this.sendRules(attempt);
-    const known = this.sendRefusals.find(rules, this.clock.now().getTime());
+    const refusable = rules.filter((rule) => !sendCapOf(rule.layer));
+    const known = this.sendRefusals.find(refusable, this.clock.now().getTime());
     return known && this.refuse(known, subject);
   }
 
@@ -186,24 +227,25 @@ export class RateLimitService {
     subject: Subject,
     refusals?: KnownRefusals,
   ): Promise<QuotaHeaders | undefined> {
+    const outcome = await this.tryConsume(rules, refusals);
+    if (!('states' in outcome)) throw this.refuse(outcome.rejected, subject);
+    return quotaHeaders(outcome.states);
+  }
+
+  /** The rules' states once counted, or the first that refused (counting nothing); unreported. */
+  private async tryConsume(
+    rules: LimitRule[],
+    refusals?: KnownRefusals,
+  ): Promise<{ states: RuleState[] } | { rejected: Rejection }> {
     const nowMs = this.clock.now().getTime();
     const known = refusals?.find(rules, nowMs);
-    if (known) throw this.refuse(known, subject);
+    if (known) return { rejected: known };
     const result = await this.consumeInStore(rules, nowMs);
     if (!result.allowed && result.rejected) {
       refusals?.remember(rules, result.rejected, nowMs);
-      throw this.refuse(result.rejected, subject);
+      return { rejected: result.rejected };
     }
-    // Every policy a route answers from has a layer keyed on the client (policies.spec.ts); a
-    // code guess's limits (codeGuessRules) are counted after the route's and report nothing.
-    const own = result.states.filter((candidate) => CLIENT_LAYERS.has(candidate.layer));
-    if (own.length === 0) return undefined;
-    const state = tightest(own);
-    return {
-      'RateLimit-Limit': String(state.limit),
-      'RateLimit-Remaining': String(state.remaining),
-      'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
-    };
+    return { states: result.states };
   }
 
   /** Reports the refusal (analytics, metrics) and returns the error that answers it. */
@@ -281,6 +323,22 @@ export class RateLimitService {
       'rate-limit store reachable again',
     );
   }
+}
+
+/**
+ * What a client may see about its own quota (QuotaHeaders): the tightest of the layers keyed on
+ * the client alone. Every policy a route answers from has one (policies.spec.ts); a code guess's
+ * limits (codeGuessRules) are counted after the route's and report nothing.
+ */
+function quotaHeaders(states: RuleState[]): QuotaHeaders | undefined {
+  const own = states.filter((candidate) => CLIENT_LAYERS.has(candidate.layer));
+  if (own.length === 0) return undefined;
+  const state = tightest(own);
+  return {
+    'RateLimit-Limit': String(state.limit),
+    'RateLimit-Remaining': String(state.remaining),
+    'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
+  };
 }
 
 function tightest(states: RuleState[]): RuleState {

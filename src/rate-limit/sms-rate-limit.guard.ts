@@ -7,7 +7,7 @@ import { RequestValidationPipe } from '../common/request-validation';
 import { PhoneService } from '../phone/phone.service';
 import { HttpThrottle, httpRule, takeDeferredHttpThrottle } from './deferred-http-rule';
 import { RateLimitedError } from './rate-limit.errors';
-import { RateLimitService } from './rate-limit.service';
+import { RateLimitService, SendCapLayer } from './rate-limit.service';
 import { sendAttemptOf, smsSubjectOf } from './sms-request';
 
 export const SMS_RATE_LIMIT_KIND = 'sms-rate-limit-kind';
@@ -32,6 +32,10 @@ export interface SmsRateLimitRouteConfig {
  * request, so VerificationService.check, which applies it on every other path (the auth endpoints
  * that accept a code), does not count the request twice. The phone's guess limits are applied by
  * VerificationService.check alone, once it knows the check names a live verification.
+ *
+ * A send past a full country or global cap is let through with the caps noted on the request
+ * (sendCapsFullFor): VerificationService, which knows the number's history, decides whether it
+ * delivers anything. A 429 from those caps would let any stranger cut a country off.
  *
  * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
  * as the SMS rules, so a send or a code check costs one store round trip. A refused body is still
@@ -70,10 +74,11 @@ export class SmsRateLimitGuard implements CanActivate {
       verifyLimitsApplied.set(request, phone.e164);
       return true;
     }
-    const headers = await this.limits.consumeSend(
+    const { headers, fullCaps } = await this.limits.consumeSend(
       sendAttemptOf(subject, request.ip, this.phones),
       throttle && httpRule(throttle),
     );
+    if (fullCaps.length > 0) sendCapsFull.set(request, fullCaps);
     void reply.headers({ ...headers });
     return true;
   }
@@ -106,4 +111,12 @@ const verifyLimitsApplied = new WeakMap<object, string>();
 /** The E.164 number SmsRateLimitGuard already counted this request's code check for, if any. */
 export function verifyLimitsAppliedTo(request: object): string | undefined {
   return verifyLimitsApplied.get(request);
+}
+
+/** The send caps the guard found full for this request (RateLimitService.consumeSend). */
+const sendCapsFull = new WeakMap<object, SendCapLayer[]>();
+
+/** The country or global caps that were full when this send was counted; empty when none. */
+export function sendCapsFullFor(request: object): SendCapLayer[] {
+  return sendCapsFull.get(request) ?? [];
 }

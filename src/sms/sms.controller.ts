@@ -8,7 +8,7 @@ import {
   SmsBudgetExhaustedError,
 } from '../rate-limit/rate-limit.errors';
 import { SmsRateLimit } from '../rate-limit/sms-rate-limit.decorator';
-import { verifyLimitsAppliedTo } from '../rate-limit/sms-rate-limit.guard';
+import { sendCapsFullFor, verifyLimitsAppliedTo } from '../rate-limit/sms-rate-limit.guard';
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
@@ -96,6 +96,7 @@ export class SmsController {
   send(
     @Body() body: SendVerificationDto,
     @Ip() clientIp: string,
+    @Req() request: object,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<VerificationResponseDto> {
     return this.verifications.send({
@@ -105,6 +106,7 @@ export class SmsController {
       locale: body.locale,
       acceptLanguage,
       clientIp,
+      fullCaps: sendCapsFullFor(request),
     });
   }
 

@@ -16,7 +16,7 @@ import { PhoneCountryNotSupportedError, PhoneTypeNotAllowedError } from '../phon
 import { SpendBudgetService } from '../rate-limit/budget/spend-budget.service';
 import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
 import { ActiveHold } from '../rate-limit/pumping/sms-hold.repository';
-import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { RateLimitService, SendCapLayer } from '../rate-limit/rate-limit.service';
 import { SmsConfig, TwilioConfig } from './sms.config';
 import {
   InvalidProofError,
@@ -45,6 +45,8 @@ export interface SendVerificationInput {
   acceptLanguage?: string;
   /** Where the request came from: pumping statistics count the networks sends come from. */
   clientIp?: string;
+  /** The send caps SmsRateLimitGuard found full: only numbers with history get this code. */
+  fullCaps?: readonly SendCapLayer[];
 }
 
 export interface CheckVerificationInput {
@@ -80,10 +82,14 @@ interface Target {
   suppressedBy?: string;
   /** The pumping hold that keeps this number, which has no verified history, from its code. */
   heldBy?: ActiveHold;
+  /** The full send cap that keeps this number from its code. */
+  cappedBy?: SendCapLayer;
 }
 
 /** Target.suppressedBy of a send a pumping hold keeps from a number without history. */
 const HELD = 'held';
+/** Target.suppressedBy of a send past a full country or global cap that delivers nothing. */
+const CAPPED = 'capped';
 
 /** The columns the service reads back from its atomic statements. */
 interface VerificationRow {
@@ -225,6 +231,7 @@ export class VerificationService {
 
     // Every check of every send, whatever the number and whether or not a hold applies, started
     // together: which of them mattered must not show in the time the answer takes.
+    const fullCaps = input.fullCaps ?? [];
     const [refusal, hold, verifiedBefore] = await Promise.all([
       this.filters.refusal({
         e164: phone.e164,
@@ -236,16 +243,30 @@ export class VerificationService {
         prefixHash: target.prefixHash,
         prefixLabel: `${prefix}····`,
       }),
-      this.pumping.enabled ? this.history.verifiedBefore(target.phoneHash) : false,
+      this.pumping.enabled || fullCaps.length > 0
+        ? this.history.verifiedBefore(target.phoneHash)
+        : false,
     ]);
-    // A hold spares numbers that verified before: an attacker who trips it cannot cut real users
-    // off. Others are answered exactly like a real send and get nothing, so the answer does not
-    // tell which numbers have an account or a history (a 503 for them alone would).
+    // A hold, or a full country or global cap, spares numbers that verified before: an attacker
+    // who trips it cannot cut real users off. Others are answered exactly like a real send and get
+    // nothing, so the answer does not tell which numbers have an account or a history (a 503 or a
+    // 429 for them alone would).
     if (hold && !verifiedBefore) target.heldBy = hold;
-    target.suppressedBy = refusal ?? (target.heldBy ? HELD : undefined);
+    if (fullCaps.length > 0 && !verifiedBefore) target.cappedBy = fullCaps[0];
+    target.suppressedBy = refusal ?? (target.heldBy ? HELD : target.cappedBy ? CAPPED : undefined);
     // From here a real send and a silent one do different work; the silent one ends by waiting
     // out the difference (equalizeSendTime).
     const started = performance.now();
+    // A number with history past a full cap counts on the cap's second window; once that is spent
+    // too it gets nothing either. Counted after `started`, so silent sends imitate its time too.
+    if (
+      fullCaps.length > 0 &&
+      target.suppressedBy === undefined &&
+      !(await this.limits.consumeSparedSend(phone.country, fullCaps))
+    ) {
+      target.cappedBy = fullCaps[0];
+      target.suppressedBy = CAPPED;
+    }
     // The budget answers the same for suppressed sends as for real ones, for the same reason.
     if (target.suppressedBy) await this.budget.assertAvailable(phone.country, 1);
     // Every shipped text fits one segment (sms-text.service.spec.ts), as does Verify's.
@@ -696,7 +717,7 @@ export class VerificationService {
     }
     // Nothing goes to a number that may not get this code now, whatever went before: one whose
     // delivery failed permanently since, one no longer for this purpose, or a stranger's under a
-    // pumping hold (a code delivered before the hold stays valid).
+    // pumping hold or past a full send cap (a code delivered before stays valid).
     if (target.suppressedBy !== undefined) {
       await this.suppress(target, purpose, reserved, now);
       return this.resource(reserved, phone.e164, false);
@@ -843,7 +864,8 @@ export class VerificationService {
 
   /**
    * Nothing is delivered; the answer and its timing look like a delivery. Reported as `held` when
-   * a pumping hold is the reason (operators count those), else as `suppressed`.
+   * a pumping hold (layer `pumping-prefix`, `pumping-country`) or a full send cap (`country-cap`,
+   * `global-cap`) is the reason (operators count those), else as `suppressed`.
    */
   private async suppress(
     target: Target,
@@ -852,14 +874,15 @@ export class VerificationService {
     now: Date,
   ): Promise<void> {
     const held = target.suppressedBy === HELD ? target.heldBy : undefined;
+    const capped = target.suppressedBy === CAPPED ? target.cappedBy : undefined;
     this.publish(
       {
-        status: held ? 'held' : 'suppressed',
+        status: held || capped ? 'held' : 'suppressed',
         occurredAt: now,
         verificationId: row.id,
         channel: 'suppressed',
-        errorCode: held ? 'PUMPING_HOLD' : target.suppressedBy?.toUpperCase(),
-        layer: held ? `pumping-${held.scope}` : undefined,
+        errorCode: held ? 'PUMPING_HOLD' : capped ? 'SEND_CAP' : target.suppressedBy?.toUpperCase(),
+        layer: held ? `pumping-${held.scope}` : capped ? `${capped}-cap` : undefined,
       },
       target,
       purpose,
