@@ -307,3 +307,46 @@ describe('A full global cap cannot be turned against anyone', () => {
     );
   });
 });
+
+describe('Past a full cap, the daily budget still stops every send', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+  let client: AuthClient;
+  const clock = new FakeClock(Date.UTC(2026, 10, 28, 8));
+
+  beforeAll(async () => {
+    fake = await startFakeTwilio();
+    // Room for three SMS today; the country's cap is two. Prices exact in binary: the budget check
+    // of a silent send adds them up in JavaScript, that of a real send in SQL numerics.
+    service = await startService(fake, clock, {
+      SMS_COUNTRY_LIMITS: 'ET:2',
+      SMS_DAILY_BUDGET: '0.75',
+      SMS_PRICES: 'ET:0.25',
+    });
+    client = new AuthClient(service, fake);
+  });
+  afterAll(async () => {
+    await service?.close();
+    await fake?.stop();
+  });
+
+  it('spares a user until the budget is spent, then answers every number alike', async () => {
+    const userAddress = '203.0.113.40';
+    const user = await registeredUser(client, userAddress);
+    await sendFrom(service, nextNetworkAddress(), nextPhone(), 'registration').expect(200);
+    // The cap is full: the next stranger costs nothing, the user's login code the last SMS.
+    await sendFrom(service, nextNetworkAddress(), nextPhone(), 'registration').expect(200);
+    await logsInBySms(service, client, fake, user, userAddress);
+    const before = fake.messages.length;
+
+    const forUser = await sendFrom(service, userAddress, user, 'login');
+    const forFresh = await sendFrom(service, '203.0.113.41', nextPhone(), 'registration');
+    expect(forUser.status).toBe(503);
+    expect(forUser.body).toMatchObject({ error: 'SMS_BUDGET_EXHAUSTED' });
+    expect({ status: forFresh.status, body: forFresh.body }).toEqual({
+      status: forUser.status,
+      body: forUser.body,
+    });
+    expect(fake.messages.length).toBe(before);
+  });
+});
