@@ -7,8 +7,9 @@ import { startFakeTwilio } from '../../support/fake-twilio-app';
 import { FakeClock } from '../../support/fake-clock';
 import { RELAXED_LIMITS } from '../../support/relaxed-limits';
 import { TestApp, startTestApp } from '../../support/test-app';
+import { answerOf, delivered, sendFrom } from '../support/send-answers';
 import { WebhookReceiver } from '../../support/webhook-receiver';
-import { REQUEST_TIMEOUT_MS, headerNames, median, shapeOf } from '../support/http';
+import { REQUEST_TIMEOUT_MS, median } from '../support/http';
 
 /**
  * Issue 14 item 4: a pumping hold cannot be turned against real users. Before, fifty unverified
@@ -76,48 +77,9 @@ async function startService(
   });
 }
 
-function sendFrom(service: TestApp, address: string, phoneNumber: string, purpose: string) {
-  return service
-    .http()
-    .post('/sms/send-verification')
-    .set('X-Forwarded-For', address)
-    .send({ phoneNumber, purpose, locale: 'en' });
-}
-
 async function holdsOf(service: TestApp) {
   const response = await service.http().get('/admin/sms/holds').set(operator).expect(200);
   return response.body.holds as Record<string, unknown>[];
-}
-
-function delivered(fake: FakeTwilioServer, phoneNumber: string): number {
-  return fake.messages.filter((message) => message.to === phoneNumber).length;
-}
-
-/** What a client can compare between two answers without their values. */
-function answerOf(response: supertest.Response) {
-  const body = response.body as Record<string, unknown>;
-  return {
-    status: response.status,
-    shape: shapeOf(body),
-    formats: {
-      account_sid: /^AC[0-9a-f]{32}$/.test(String(body.account_sid)),
-      sid: /^VE[0-9a-f]{32}$/.test(String(body.sid)),
-      service_sid: /^MG[0-9a-f]{32}$/.test(String(body.service_sid)),
-      to: /^\+2519\d{8}$/.test(String(body.to)),
-      date_created: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(String(body.date_created)),
-      // Twilio writes whole seconds.
-      date_updated: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(String(body.date_updated)),
-    },
-    values: { channel: body.channel, status: body.status, valid: body.valid },
-    headerNames: headerNames(response),
-    headers: {
-      'content-type': response.headers['content-type'],
-      'content-length': response.headers['content-length'],
-      'ratelimit-limit': response.headers['ratelimit-limit'],
-      'ratelimit-remaining': /^\d+$/.test(response.headers['ratelimit-remaining'] ?? ''),
-      'ratelimit-reset': /^\d+$/.test(response.headers['ratelimit-reset'] ?? ''),
-    },
-  };
 }
 
 interface Observation {

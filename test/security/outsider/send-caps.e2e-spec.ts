@@ -6,7 +6,8 @@ import { startFakeTwilio } from '../../support/fake-twilio-app';
 import { FakeClock } from '../../support/fake-clock';
 import { RELAXED_LIMITS } from '../../support/relaxed-limits';
 import { TestApp, startTestApp } from '../../support/test-app';
-import { headerNames, shapeOf } from '../support/http';
+import { ALL_FORMATS_RIGHT, answerOf, delivered, sendFrom } from '../support/send-answers';
+import { headerNames } from '../support/http';
 
 /**
  * The per-country and global send caps bound what toll fraud can cost, and must not be a way for a
@@ -59,53 +60,6 @@ async function startService(
     override: (builder) => builder.overrideProvider(Clock).useValue(clock),
   });
 }
-
-function sendFrom(service: TestApp, address: string, phoneNumber: string, purpose: string) {
-  return service
-    .http()
-    .post('/sms/send-verification')
-    .set('X-Forwarded-For', address)
-    .send({ phoneNumber, purpose, locale: 'en' });
-}
-
-function delivered(fake: FakeTwilioServer, phoneNumber: string): number {
-  return fake.messages.filter((message) => message.to === phoneNumber).length;
-}
-
-/** What a client can compare between two answers without their values. */
-function answerOf(response: supertest.Response) {
-  const body = response.body as Record<string, unknown>;
-  return {
-    status: response.status,
-    shape: shapeOf(body),
-    formats: {
-      account_sid: /^AC[0-9a-f]{32}$/.test(String(body.account_sid)),
-      sid: /^VE[0-9a-f]{32}$/.test(String(body.sid)),
-      service_sid: /^MG[0-9a-f]{32}$/.test(String(body.service_sid)),
-      to: /^\+\d{10,15}$/.test(String(body.to)),
-      date_created: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(String(body.date_created)),
-      date_updated: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(String(body.date_updated)),
-    },
-    values: { channel: body.channel, status: body.status, valid: body.valid },
-    headerNames: headerNames(response),
-    headers: {
-      'content-type': response.headers['content-type'],
-      'content-length': response.headers['content-length'],
-      'ratelimit-limit': response.headers['ratelimit-limit'],
-      'ratelimit-remaining': /^\d+$/.test(response.headers['ratelimit-remaining'] ?? ''),
-      'ratelimit-reset': /^\d+$/.test(response.headers['ratelimit-reset'] ?? ''),
-    },
-  };
-}
-
-const ALL_FORMATS_RIGHT = {
-  account_sid: true,
-  sid: true,
-  service_sid: true,
-  to: true,
-  date_created: true,
-  date_updated: true,
-};
 
 /** A user who registered through the API, from their own address, before any attack. */
 async function registeredUser(client: AuthClient, address: string) {
