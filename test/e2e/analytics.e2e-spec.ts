@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DeliveryTrackingService } from '../../src/analytics/delivery/delivery-tracking.service';
+import { AnalyticsDatabase } from '../../src/analytics/analytics-database';
 import { EventRecorder } from '../../src/analytics/events/event-recorder';
 import { Hasher } from '../../src/common/hasher';
 import { FakeTwilioServer, StatusCallbackRequest } from '../fakes/fake-twilio-server';
@@ -278,6 +279,42 @@ describe('Delivery tracking and analytics', () => {
     expect(rows[0].cost).toBe('0.012345');
     expect(rows[0].phone_hash).toBeNull();
     expect((rows[3].occurred_at as Date).toISOString()).toBe('2026-01-02T03:04:05.003Z');
+  });
+
+  it('stores and counts a batch once when the answer to its committed write was lost', async () => {
+    // The connection drops after PostgreSQL committed the batch: the recorder sees an error and
+    // writes the same batch again once the database answers.
+    const recorder = service.app.get(EventRecorder);
+    const database = service.app.get(AnalyticsDatabase);
+    await recorder.flush();
+    const verificationId = '5d0c9f1e-2b7a-4c3d-8e6f-0a1b2c3d4e5f';
+    const occurredAt = new Date(Date.UTC(2026, 0, 3, 4, 5, 6));
+    const rolledUp = async () => {
+      const [row] = await service.app.get(DataSource).query(
+        `SELECT COALESCE(sum(events), 0)::int AS events FROM sms_event_rollups
+          WHERE bucket = $1 AND country_code = 'KE' AND status = 'failed'`,
+        [new Date(Date.UTC(2026, 0, 3, 4))],
+      );
+      return row.events as number;
+    };
+    for (let index = 0; index < 3; index += 1) {
+      recorder.enqueue({ status: 'failed', occurredAt, verificationId, country: 'KE' });
+    }
+    const answered = database.rows.bind(database);
+    const write = jest.spyOn(database, 'rows').mockImplementationOnce(async (text, values) => {
+      await answered(text, values);
+      throw new Error('Connection terminated unexpectedly');
+    });
+    await recorder.flush();
+    await recorder.flush();
+    expect(write).toHaveBeenCalledTimes(2);
+    write.mockRestore();
+
+    const rows = await service.app
+      .get(DataSource)
+      .query(`SELECT id FROM sms_events WHERE verification_id = $1`, [verificationId]);
+    expect(rows).toHaveLength(3);
+    expect(await rolledUp()).toBe(3);
   });
 
   it('keeps phone numbers and IPs out of analytics rows', async () => {

@@ -10,6 +10,7 @@ import { Hasher } from '../../common/hasher';
 import { RecurringTask } from '../../common/recurring-task';
 import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
 import { requestContext } from '../../common/request-context';
+import { uuidV7 } from '../../common/uuid';
 import { Configuration } from '../../config/configuration';
 import { AnalyticsConfig } from '../analytics.config';
 import { AnalyticsDatabase } from '../analytics-database';
@@ -25,6 +26,8 @@ import { ROLLUP_DETAIL_SQL } from './sms-event-rollup.entity';
 
 /** An event with what the request knew about itself. */
 export interface RecordedEvent extends SmsEvent {
+  /** Given when buffered, so a batch written twice stores each event once. */
+  id?: string;
   ipHash?: string;
   userAgent?: string;
   /** The X-Request-Id of the request that produced it. */
@@ -42,6 +45,7 @@ interface RouteMinute {
 }
 
 const COLUMNS = [
+  'id',
   'phone_hash',
   'purpose',
   'status',
@@ -66,8 +70,9 @@ const COLUMNS = [
   'layer',
 ] as const;
 
-function rowOf(event: RecordedEvent): unknown[] {
+function rowOf(event: RecordedEvent & { id: string }): unknown[] {
   return [
+    event.id,
     event.phoneHash ?? null,
     event.purpose ?? null,
     event.status,
@@ -144,7 +149,7 @@ const MAX_ROUTE_MINUTES = 15_000;
 export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('EventRecorder');
   private readonly config: AnalyticsConfig;
-  private buffer: RecordedEvent[] = [];
+  private buffer: (RecordedEvent & { id: string })[] = [];
   private readonly task: RecurringTask;
   /** Request timings not yet written, by minute and route. */
   private timings = new Map<string, RouteMinute>();
@@ -199,7 +204,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
   }
 
   enqueue(event: RecordedEvent): void {
-    this.buffer.push(event);
+    this.buffer.push({ ...event, id: event.id ?? uuidV7(event.occurredAt.getTime()) });
     if (this.buffer.length > this.config.maxBuffered) {
       const excess = this.buffer.length - this.config.maxBuffered;
       this.buffer.splice(0, excess);
@@ -276,7 +281,12 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     }
   }
 
-  private async write(batch: RecordedEvent[]): Promise<void> {
+  /**
+   * A write whose answer is lost (the connection drops after the commit) fails here and is tried
+   * again: the events' ids make the second try insert nothing, and the rollups count only the
+   * rows inserted, so an outage neither loses nor doubles a fact.
+   */
+  private async write(batch: (RecordedEvent & { id: string })[]): Promise<void> {
     const values: unknown[] = [];
     const tuples = batch.map((event) => {
       const row = rowOf(event);
@@ -289,6 +299,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     await this.database.rows(
       `WITH inserted AS (
          INSERT INTO sms_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
+         ON CONFLICT (id) DO NOTHING
          RETURNING occurred_at, country_code, purpose, status, ${ROLLUP_DETAIL_SQL} AS detail,
                    cost, cost_source, response_time_ms, ${sqlBucketOf('response_time_ms')} AS rt_bucket
        ), rolled_up AS (${ROLLUP_UPSERT}
