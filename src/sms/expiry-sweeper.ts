@@ -12,6 +12,7 @@ import { Configuration } from '../config/configuration';
 import { AdvisoryLock } from '../database/advisory-lock';
 import { Sql } from '../database/sql';
 import { Purpose } from './purpose';
+import { pendingRow } from './verification.entity';
 
 /** Any constant unique among this database's advisory locks ("SMSX"). */
 export const EXPIRY_SWEEP_LOCK_KEY = 0x534d5358;
@@ -118,7 +119,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
        UPDATE sms_verifications AS verification
           SET status = 'expired', updated_at = $1
          FROM due
-        WHERE verification.id = due.id AND verification.status = 'pending'
+        WHERE verification.id = due.id AND ${pendingRow('verification')}
        RETURNING verification.id, verification.phone_number_hash, verification.purpose,
                  verification.channel, verification.country_code, verification.expires_at`,
       [now, BATCH_SIZE],

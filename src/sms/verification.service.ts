@@ -33,7 +33,7 @@ import { CarrierLookupService } from './carrier-lookup.service';
 import { SmsProviders } from './providers/sms-providers';
 import { resolveLocale } from './texts/locale-resolver';
 import { SmsTextService } from './texts/sms-text.service';
-import { DeliveryChannel, VerificationStatus } from './verification.entity';
+import { DeliveryChannel, VerificationStatus, pendingRow } from './verification.entity';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { ObservedLatency } from './observed-latency';
 
@@ -317,7 +317,7 @@ export class VerificationService {
   private async expireStale(target: Target, purpose: Purpose, now: Date): Promise<number> {
     const expired = await this.sql.rows<{ id: string; channel: string; expires_at: Date }>(
       `UPDATE sms_verifications SET status = 'expired', updated_at = $3
-        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at <= $3
+        WHERE phone_number_hash = $1 AND purpose = $2 AND ${pendingRow()} AND expires_at <= $3
         RETURNING id, channel, expires_at`,
       [target.phoneHash, purpose, now],
     );
@@ -614,7 +614,7 @@ export class VerificationService {
          SELECT verification.id AS verification_id, attempt.at, attempt.position
            FROM sms_verifications AS verification
            JOIN attempt USING (phone_number_hash, purpose)
-          WHERE verification.status = 'pending' AND verification.expires_at > attempt.at
+          WHERE ${pendingRow('verification')} AND verification.expires_at > attempt.at
             AND verification.attempts < verification.max_attempts
           ORDER BY verification.id
             FOR UPDATE OF verification
@@ -646,7 +646,7 @@ export class VerificationService {
          SELECT approval.*
            FROM sms_verifications AS verification
            JOIN approval ON verification.id = approval.verification_id
-          WHERE verification.status = 'pending'
+          WHERE ${pendingRow('verification')}
           ORDER BY verification.id
             FOR UPDATE OF verification
        )
@@ -693,7 +693,7 @@ export class VerificationService {
     // Reserve a send slot atomically; the attempt budget and the expiry stay as they were.
     const [reserved] = await this.sql.rows<VerificationRow>(
       `UPDATE sms_verifications SET send_count = send_count + 1, last_sent_at = $4, updated_at = $4
-        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at > $4
+        WHERE phone_number_hash = $1 AND purpose = $2 AND ${pendingRow()} AND expires_at > $4
           AND send_count < $3
         RETURNING ${RETURNING}`,
       [phoneHash, purpose, this.sms.maxSendsPerVerification, now],
@@ -701,7 +701,7 @@ export class VerificationService {
     if (!reserved) {
       const [live] = await this.sql.rows<VerificationRow>(
         `SELECT ${RETURNING} FROM sms_verifications
-          WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending' AND expires_at > $3`,
+          WHERE phone_number_hash = $1 AND purpose = $2 AND ${pendingRow()} AND expires_at > $3`,
         [phoneHash, purpose, now],
       );
       if (live) {
@@ -934,7 +934,7 @@ export class VerificationService {
   ): Promise<ProductError> {
     const [live] = await this.sql.rows<VerificationRow>(
       `SELECT ${RETURNING} FROM sms_verifications
-        WHERE phone_number_hash = $1 AND purpose = $2 AND status = 'pending'`,
+        WHERE phone_number_hash = $1 AND purpose = $2 AND ${pendingRow()}`,
       [phoneHash, purpose],
     );
     // Out of attempts. The status is left alone: a check still in flight may be the right code,
@@ -947,7 +947,7 @@ export class VerificationService {
 
   private async fail(id: string, now: Date): Promise<void> {
     await this.sql.rows(
-      `UPDATE sms_verifications SET status = 'failed', updated_at = $2 WHERE id = $1 AND status = 'pending'`,
+      `UPDATE sms_verifications SET status = 'failed', updated_at = $2 WHERE id = $1 AND ${pendingRow()}`,
       [id, now],
     );
   }
@@ -966,7 +966,7 @@ export class VerificationService {
   ): Promise<void> {
     const ended = await this.sql.rows<{ id: string; channel: string; purpose: Purpose }>(
       `UPDATE sms_verifications SET status = 'expired', updated_at = $4
-        WHERE phone_number_hash = $1 AND purpose <> $2 AND status = 'pending'
+        WHERE phone_number_hash = $1 AND purpose <> $2 AND ${pendingRow()}
           AND channel = 'twilio-verify' AND (provider_sid = $3 OR provider_sid IS NULL)
         RETURNING id, channel, purpose`,
       [target.phoneHash, purpose, providerSid, now],
