@@ -146,8 +146,17 @@ describe('HttpExceptionFilter logging', () => {
     filter.catch(aborted, replyRecorder({ clientGone: true }).host);
 
     expect(warn).not.toHaveBeenCalled();
+    expect(error).not.toHaveBeenCalled();
     filter.catch(aborted, replyRecorder().host);
     expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('logs no error or stack for any failure of a request whose client went away', () => {
+    filter.catch(new Error('aborted'), replyRecorder({ clientGone: true }).host);
+    filter.catch(new TypeError('boom'), replyRecorder({ clientGone: true }).host);
+
+    expect(error).not.toHaveBeenCalled();
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('logs an unexpected error with its stack, every time', () => {

@@ -117,10 +117,20 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const { status, body, headers } = toEnvelope(exception);
     // A body cut off by its client (or by HTTP_REQUEST_TIMEOUT_MS) fails with ECONNRESET like a
     // lost database connection; nothing is down, and nobody is left to answer.
+    // Any client can do that at will, so it is no error of ours: one debug line, no stack.
     const clientGone = reply.raw?.socket?.destroyed === true;
-    if (status === 503 && !clientGone) this.logUnavailable(exception);
+    if (clientGone && status >= 500) this.logClientGone(exception);
+    else if (status === 503) this.logUnavailable(exception);
     else if (status >= 500) this.logUnexpected(exception);
     void reply.headers(headers).status(status).send(body);
+  }
+
+  private logClientGone(exception: unknown): void {
+    const errorCode = (exception as { code?: unknown } | null)?.code;
+    this.logger.debug(
+      { errorCode: typeof errorCode === 'string' ? errorCode : undefined },
+      'the client closed its connection before its request was read',
+    );
   }
 
   private logUnexpected(exception: unknown): void {
