@@ -1,6 +1,7 @@
 import helmet from 'helmet';
 import { Logger as NestLogger } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
@@ -109,6 +110,14 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionTimeout: http.socketTimeoutMs,
     clientErrorHandler: answerClientError,
+    // A path whose percent-encoding is broken never reaches a route or Nest's filter.
+    frameworkErrors: (_error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply.code(400).send({
+        success: false,
+        message: 'The request URL is not valid: it has a broken percent-encoding.',
+        error: 'BAD_REQUEST',
+      });
+    },
     // Reuse a well-formed incoming X-Request-Id (from a gateway), otherwise make one.
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {

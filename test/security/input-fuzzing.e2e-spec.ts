@@ -375,6 +375,18 @@ describe('Input fuzzing', () => {
     30_000,
   );
 
+  it('answers a path with a broken percent-encoding with 400 in the error envelope', async () => {
+    for (const path of ['/sms/send-verification%ZZ', '/auth/login%', '/%E0%A4%A']) {
+      const response = await service.http().post(path).send({});
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        success: false,
+        message: expect.stringContaining('not valid'),
+        error: 'BAD_REQUEST',
+      });
+    }
+  });
+
   it('DELETE /admin/sms/holds/:id never answers 5xx to generated ids', async () => {
     const endpoint: Endpoint = {
       method: 'delete',
