@@ -97,8 +97,7 @@ describe("An attacker's pending codes do not slow anyone else's", () => {
         .expect(200);
     const check = (phoneNumber: string, code: string) =>
       service.http().post('/sms/verify-code').send({ phoneNumber, code, purpose: 'registration' });
-    const codeOf = (phoneNumber: string) =>
-      /\d{6}/.exec(fake.lastMessageTo(phoneNumber)!.body)![0];
+    const codeOf = (phoneNumber: string) => /\d{6}/.exec(fake.lastMessageTo(phoneNumber)!.body)![0];
     const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
     // A user asks for a code, asks again, mistypes it, then gets it right.
