@@ -1,5 +1,5 @@
 import helmet from 'helmet';
-import { Logger as NestLogger } from '@nestjs/common';
+import { BadRequestException, Logger as NestLogger } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -15,6 +15,7 @@ import {
 } from './common/connection-limits';
 import { clientAddressGroup } from './common/client-address';
 import { RequestValidationError } from './common/errors/product-error';
+import { toEnvelope } from './common/errors/http-exception.filter';
 import { useJsonBodyParser } from './common/http/json-body';
 import { requireRouteMediaType } from './common/http/media-type';
 import { answerMethodNotAllowed } from './common/http/method-not-allowed';
@@ -112,11 +113,10 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
     clientErrorHandler: answerClientError,
     // A path whose percent-encoding is broken never reaches a route or Nest's filter.
     frameworkErrors: (_error: Error, _request: FastifyRequest, reply: FastifyReply) => {
-      void reply.code(400).send({
-        success: false,
-        message: 'The request URL is not valid: it has a broken percent-encoding.',
-        error: 'BAD_REQUEST',
-      });
+      const { status, body } = toEnvelope(
+        new BadRequestException('The request URL is not valid: it has a broken percent-encoding.'),
+      );
+      void reply.code(status).send(body);
     },
     // Reuse a well-formed incoming X-Request-Id (from a gateway), otherwise make one.
     requestIdHeader: false,

@@ -8,14 +8,22 @@ import {
   databaseUrl,
 } from './test-environment';
 
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
+/** One connection to `url` for `work`, closed after it. */
+export async function withDatabase<T>(
+  url: string,
+  work: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);
   } finally {
     await client.end();
   }
+}
+
+function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  return withDatabase(TEST_DATABASE_URL, work);
 }
 
 /** A fresh, migrated database for one test file, cloned from the template in a few ms. */

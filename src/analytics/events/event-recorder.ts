@@ -35,6 +35,9 @@ export interface RecordedEvent extends SmsEvent {
   responseTimeMs?: number;
 }
 
+/** A recorded event once buffered: it has its id. */
+type BufferedEvent = RecordedEvent & { id: string };
+
 /** One minute of one route's response times, as sms_request_timings stores them. */
 interface RouteMinute {
   minute: Date;
@@ -70,7 +73,7 @@ const COLUMNS = [
   'layer',
 ] as const;
 
-function rowOf(event: RecordedEvent & { id: string }): unknown[] {
+function rowOf(event: BufferedEvent): unknown[] {
   return [
     event.id,
     event.phoneHash ?? null,
@@ -149,7 +152,7 @@ const MAX_ROUTE_MINUTES = 15_000;
 export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('EventRecorder');
   private readonly config: AnalyticsConfig;
-  private buffer: (RecordedEvent & { id: string })[] = [];
+  private buffer: BufferedEvent[] = [];
   private readonly task: RecurringTask;
   /** Request timings not yet written, by minute and route. */
   private timings = new Map<string, RouteMinute>();
@@ -286,7 +289,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
    * again: the events' ids make the second try insert nothing, and the rollups count only the
    * rows inserted, so an outage neither loses nor doubles a fact.
    */
-  private async write(batch: (RecordedEvent & { id: string })[]): Promise<void> {
+  private async write(batch: BufferedEvent[]): Promise<void> {
     const values: unknown[] = [];
     const tuples = batch.map((event) => {
       const row = rowOf(event);

@@ -116,8 +116,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, headers } = toEnvelope(exception);
     // A body cut off by its client (or by HTTP_REQUEST_TIMEOUT_MS) fails with ECONNRESET like a
-    // lost database connection; nothing is down, and nobody is left to answer.
-    // Any client can do that at will, so it is no error of ours: one debug line, no stack.
+    // lost database connection; nothing is down, and nobody is left to answer. Any client can do
+    // that at will, so it is no error of ours: one debug line, no stack.
     const clientGone = reply.raw?.socket?.destroyed === true;
     if (clientGone && status >= 500) this.logClientGone(exception);
     else if (status === 503) this.logUnavailable(exception);

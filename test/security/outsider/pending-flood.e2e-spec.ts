@@ -1,8 +1,9 @@
 import { Client } from 'pg';
 import { FakeTwilioServer } from '../../fakes/fake-twilio-server';
-import { createTestDatabase, dropTestDatabase } from '../../support/databases';
+import { createTestDatabase, dropTestDatabase, withDatabase } from '../../support/databases';
 import { messagingEnv, startFakeTwilio } from '../../support/fake-twilio-app';
 import { TestApp, startTestApp } from '../../support/test-app';
+import { codeSentTo } from '../../support/traffic';
 
 /**
  * An attacker who got thousands of codes sent leaves as many pending verifications. PostgreSQL's
@@ -27,15 +28,7 @@ describe("An attacker's pending codes do not slow anyone else's", () => {
   let database: { name: string; url: string };
   let service: TestApp;
 
-  async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ connectionString: database.url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
+  const withClient = <T>(work: (client: Client) => Promise<T>) => withDatabase(database.url, work);
 
   /** Rows read from sms_verifications other than by primary key or phone number. */
   function broadReads(): Promise<number> {
@@ -97,21 +90,20 @@ describe("An attacker's pending codes do not slow anyone else's", () => {
         .expect(200);
     const check = (phoneNumber: string, code: string) =>
       service.http().post('/sms/verify-code').send({ phoneNumber, code, purpose: 'registration' });
-    const codeOf = (phoneNumber: string) => /\d{6}/.exec(fake.lastMessageTo(phoneNumber)!.body)![0];
     const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
     // A user asks for a code, asks again, mistypes it, then gets it right.
     const user = '+251911555101';
     await send(user);
     await send(user);
-    const code = codeOf(user);
+    const code = codeSentTo(fake, user);
     expect((await check(user, wrong(code))).body).toMatchObject({ valid: false });
     expect((await check(user, code)).body).toMatchObject({ valid: true });
 
     // Another runs out of attempts, and tries once more.
     const other = '+251911555102';
     await send(other);
-    const otherCode = codeOf(other);
+    const otherCode = codeSentTo(fake, other);
     await check(other, wrong(otherCode)).expect(200);
     await check(other, wrong(otherCode)).expect(200);
     await check(other, wrong(otherCode)).expect(429);
