@@ -66,6 +66,13 @@ export class AnalyticsDatabase implements OnModuleInit, OnApplicationShutdown {
     return result.rows as T[];
   }
 
+  /** As rows(), as a named prepared statement (Sql.prepared): for statements run all the time. */
+  async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    if (!this.pool) return this.main.prepared<T>(name, text, values);
+    const result = await this.pool.query({ name, text, values });
+    return result.rows as T[];
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.pool?.end();
   }

@@ -300,11 +300,13 @@ describe('Delivery tracking and analytics', () => {
     for (let index = 0; index < 3; index += 1) {
       recorder.enqueue({ status: 'failed', occurredAt, verificationId, country: 'KE' });
     }
-    const answered = database.rows.bind(database);
-    const write = jest.spyOn(database, 'rows').mockImplementationOnce(async (text, values) => {
-      await answered(text, values);
-      throw new Error('Connection terminated unexpectedly');
-    });
+    const answered = database.prepared.bind(database);
+    const write = jest
+      .spyOn(database, 'prepared')
+      .mockImplementationOnce(async (name, text, values) => {
+        await answered(name, text, values);
+        throw new Error('Connection terminated unexpectedly');
+      });
     await recorder.flush();
     await recorder.flush();
     expect(write).toHaveBeenCalledTimes(2);

@@ -22,7 +22,7 @@ import {
   sqlBucketOf,
   RESPONSE_TIME_BUCKETS,
 } from '../response-time-histogram';
-import { ROLLUP_DETAIL_SQL } from './sms-event-rollup.entity';
+import { ROLLUP_DETAIL_SQL, sqlUtcPeriodOf } from './sms-event-rollup.entity';
 
 /** An event with what the request knew about itself. */
 export interface RecordedEvent extends SmsEvent {
@@ -47,30 +47,31 @@ interface RouteMinute {
   histogram: number[];
 }
 
+/** The columns of sms_events a batch writes, with the SQL type of the array that carries each. */
 const COLUMNS = [
-  'id',
-  'phone_hash',
-  'purpose',
-  'status',
-  'channel',
-  'verification_id',
-  'provider_sid',
-  'country_code',
-  'carrier',
-  'cost',
-  'currency',
-  'cost_source',
-  'occurred_at',
-  'response_time_ms',
-  'provider_latency_ms',
-  'error_code',
-  'error_message',
-  'user_agent',
-  'ip_hash',
-  'request_id',
-  'encoding',
-  'segments',
-  'layer',
+  ['id', 'uuid'],
+  ['phone_hash', 'varchar'],
+  ['purpose', 'varchar'],
+  ['status', 'varchar'],
+  ['channel', 'varchar'],
+  ['verification_id', 'uuid'],
+  ['provider_sid', 'varchar'],
+  ['country_code', 'varchar'],
+  ['carrier', 'varchar'],
+  ['cost', 'numeric'],
+  ['currency', 'varchar'],
+  ['cost_source', 'varchar'],
+  ['occurred_at', 'timestamptz'],
+  ['response_time_ms', 'integer'],
+  ['provider_latency_ms', 'integer'],
+  ['error_code', 'varchar'],
+  ['error_message', 'text'],
+  ['user_agent', 'varchar'],
+  ['ip_hash', 'varchar'],
+  ['request_id', 'varchar'],
+  ['encoding', 'varchar'],
+  ['segments', 'smallint'],
+  ['layer', 'varchar'],
 ] as const;
 
 function rowOf(event: BufferedEvent): unknown[] {
@@ -112,7 +113,7 @@ const ROLLUP_UPSERT = `
        INSERT INTO sms_event_rollups AS rollup
          (bucket, country_code, purpose, status, detail, events, cost, estimated_cost_events,
           response_count, response_ms_sum)
-       SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+       SELECT ${sqlUtcPeriodOf('occurred_at', '1 hour')}, COALESCE(country_code, '--'), COALESCE(purpose, '-'),
               status, detail, count(*), COALESCE(sum(cost), 0),
               count(*) FILTER (WHERE cost_source = 'estimate'),
               count(response_time_ms), COALESCE(sum(response_time_ms), 0)
@@ -129,7 +130,7 @@ const ROLLUP_UPSERT = `
 const RESPONSE_TIME_UPSERT = `
        INSERT INTO sms_response_time_rollups AS rollup
          (bucket, country_code, purpose, responses, rt_histogram)
-       SELECT date_trunc('hour', occurred_at, 'UTC'), COALESCE(country_code, '--'), COALESCE(purpose, '-'),
+       SELECT ${sqlUtcPeriodOf('occurred_at', '1 hour')}, COALESCE(country_code, '--'), COALESCE(purpose, '-'),
               count(*), ${BATCH_HISTOGRAM}
          FROM inserted
         WHERE response_time_ms IS NOT NULL
@@ -137,6 +138,21 @@ const RESPONSE_TIME_UPSERT = `
        ON CONFLICT (bucket, country_code, purpose) DO UPDATE SET
          responses = rollup.responses + EXCLUDED.responses,
          rt_histogram = ${sqlAddHistograms('rollup.rt_histogram', 'EXCLUDED.rt_histogram')}`;
+
+/**
+ * A batch of events, one array per column: a single prepared statement whatever the batch size
+ * (a VALUES list would be parsed and planned again for every batch, with a parameter per field).
+ */
+const WRITE_EVENTS = `
+  WITH inserted AS (
+    INSERT INTO sms_events (${COLUMNS.map(([column]) => column).join(', ')})
+    SELECT * FROM unnest(${COLUMNS.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
+    ON CONFLICT (id) DO NOTHING
+    RETURNING occurred_at, country_code, purpose, status, ${ROLLUP_DETAIL_SQL} AS detail,
+              cost, cost_source, response_time_ms, ${sqlBucketOf('response_time_ms')} AS rt_bucket
+  ), rolled_up AS (${ROLLUP_UPSERT}
+  )
+  ${RESPONSE_TIME_UPSERT}`;
 
 const MINUTE_MS = 60_000;
 /** Route-minutes held while the database is unreachable (a day of ten busy routes). */
@@ -290,25 +306,11 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
    * rows inserted, so an outage neither loses nor doubles a fact.
    */
   private async write(batch: BufferedEvent[]): Promise<void> {
-    const values: unknown[] = [];
-    const tuples = batch.map((event) => {
-      const row = rowOf(event);
-      const placeholders = row.map((value) => {
-        values.push(value);
-        return `$${values.length}`;
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    await this.database.rows(
-      `WITH inserted AS (
-         INSERT INTO sms_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
-         ON CONFLICT (id) DO NOTHING
-         RETURNING occurred_at, country_code, purpose, status, ${ROLLUP_DETAIL_SQL} AS detail,
-                   cost, cost_source, response_time_ms, ${sqlBucketOf('response_time_ms')} AS rt_bucket
-       ), rolled_up AS (${ROLLUP_UPSERT}
-       )
-       ${RESPONSE_TIME_UPSERT}`,
-      values,
+    const rows = batch.map(rowOf);
+    await this.database.prepared(
+      'analytics-write-events',
+      WRITE_EVENTS,
+      COLUMNS.map((_, index) => rows.map((row) => row[index])),
     );
   }
 

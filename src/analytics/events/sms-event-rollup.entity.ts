@@ -9,6 +9,16 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 export const ROLLUP_DETAIL_SQL = `COALESCE(layer, channel, '-')`;
 
 /**
+ * The start of the UTC period (`1 hour`, `1 day`, `7 days`) that holds `column`, in SQL. Weeks
+ * start on Monday, as ISO weeks and date_trunc('week') do: 2000-01-03 was a Monday. date_bin is
+ * plain arithmetic, where date_trunc with a time zone converts each value (and, as a filter on a
+ * parameter, is evaluated again for every row scanned).
+ */
+export function sqlUtcPeriodOf(column: string, period: '1 hour' | '1 day' | '7 days'): string {
+  return `date_bin('${period}', ${column}, TIMESTAMPTZ '2000-01-03 00:00:00+00')`;
+}
+
+/**
  * Hourly totals per country, purpose, status and detail, kept up to date with every batch of
  * events: the operators' reports read these instead of scanning millions of events.
  */
