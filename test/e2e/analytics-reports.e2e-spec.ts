@@ -486,6 +486,64 @@ describe('Response-time percentiles in the reports', () => {
   });
 });
 
+describe('Report periods', () => {
+  let fake: FakeTwilioServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    fake = await startFakeTwilio();
+    service = await startTestApp({ env: messagingEnv(fake, { ADMIN_API_KEY }) });
+    // Sunday 1 March 2026 late, Monday 2 March just after midnight, Sunday 8 March (UTC).
+    for (const at of ['2026-03-01T23:30:00Z', '2026-03-02T00:30:00Z', '2026-03-08T23:59:00Z']) {
+      service.app.get(EventRecorder).enqueue({
+        status: 'sent',
+        occurredAt: new Date(at),
+        purpose: 'login',
+        country: 'ET',
+        channel: 'twilio-messaging',
+      });
+    }
+  });
+  afterAll(async () => {
+    await service.close();
+    await fake.stop();
+  });
+
+  const sentPer = async (groupBy: string, from = '2026-02-25T00:00:00Z') => {
+    const { overTime } = await reports(service).get(
+      `/analytics/sms/success-rates?groupBy=${groupBy}&from=${from}&to=2026-03-10T00:00:00Z`,
+    );
+    return Object.fromEntries(
+      (overTime as { period: string; sent: number }[]).map(({ period, sent }) => [period, sent]),
+    );
+  };
+
+  it('are UTC weeks from Monday, UTC days and hours', async () => {
+    expect(await sentPer('week')).toEqual({
+      '2026-02-23T00:00:00.000Z': 1,
+      '2026-03-02T00:00:00.000Z': 2,
+    });
+    expect(await sentPer('day')).toEqual({
+      '2026-03-01T00:00:00.000Z': 1,
+      '2026-03-02T00:00:00.000Z': 1,
+      '2026-03-08T00:00:00.000Z': 1,
+    });
+    expect(await sentPer('hour')).toEqual({
+      '2026-03-01T23:00:00.000Z': 1,
+      '2026-03-02T00:00:00.000Z': 1,
+      '2026-03-08T23:00:00.000Z': 1,
+    });
+  });
+
+  it('start with the whole hour that holds `from`', async () => {
+    expect(await sentPer('hour', '2026-03-01T23:45:00Z')).toEqual({
+      '2026-03-01T23:00:00.000Z': 1,
+      '2026-03-02T00:00:00.000Z': 1,
+      '2026-03-08T23:00:00.000Z': 1,
+    });
+  });
+});
+
 describe('Delivery of Twilio Verify sends', () => {
   let fake: FakeTwilioServer;
   let service: TestApp;
