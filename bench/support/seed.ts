@@ -36,7 +36,7 @@ export interface PreparedVerification {
 
 /**
  * Pending registration verifications with known codes, written the way
- * VerificationService.createLive writes them (HMAC'd phone, prefix and code), so verify-code
+ * VerificationSender.createLive writes them (HMAC'd phone, prefix and code), so verify-code
  * can be measured without first sending thousands of codes through the API.
  */
 export async function prepareVerifications(

@@ -7,7 +7,7 @@ import { NormalizedPhone, PhoneService } from '../phone/phone.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { SmsNotifier } from '../sms/notifications/sms-notifier';
 import { InvalidProofError } from '../sms/sms.errors';
-import { VerificationService } from '../sms/verification.service';
+import { CodeChecker } from '../sms/code-checker';
 import { AuthConfig } from './auth.config';
 import {
   InvalidCredentialsError,
@@ -61,7 +61,7 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokenService,
     private readonly passwords: PasswordHasher,
     private readonly policy: PasswordPolicy,
-    private readonly verifications: VerificationService,
+    private readonly codes: CodeChecker,
     private readonly phones: PhoneService,
     private readonly limits: RateLimitService,
     private readonly notifier: SmsNotifier,
@@ -121,7 +121,7 @@ export class AuthService {
     if (!subject || !user || user.tokenVersion !== subject.tokenVersion || !user.twoFactorEnabled) {
       throw new InvalidTwoFactorTokenError();
     }
-    await this.verifications.prove({
+    await this.codes.prove({
       e164: user.phoneNumber,
       purpose: 'two_factor',
       code: input.code,
@@ -195,7 +195,7 @@ export class AuthService {
     const user = await this.currentUser(subject);
     // SMS as a second factor only to a number already verified (docs/SECURITY.md rule 12).
     if (enabled && !user.phoneVerifiedAt) throw new PhoneNotVerifiedError();
-    await this.verifications.prove({
+    await this.codes.prove({
       e164: user.phoneNumber,
       purpose: 'two_factor',
       code: input.code,
@@ -235,7 +235,7 @@ export class AuthService {
       }
       await this.limits.clearPassword(attempt, 'client');
     } else {
-      await this.verifications.prove({
+      await this.codes.prove({
         e164: user.phoneNumber,
         purpose: 'two_factor',
         code: input.currentCode,
@@ -277,7 +277,7 @@ export class AuthService {
     purpose: 'registration' | 'login' | 'password_reset',
     input: SmsProof & RequestOrigin,
   ): Promise<void> {
-    return this.verifications.prove({
+    return this.codes.prove({
       e164: phone.e164,
       purpose,
       code: input.code,

@@ -97,14 +97,14 @@ export function sendRules(subject: SendSubject, config: RateLimitConfig): LimitR
 /**
  * The send layers that bound what the service spends, not what one client or number gets. A
  * stranger can fill them from many addresses, so their refusal is no 429: the send goes on, and
- * VerificationService delivers it only to a number that verified before (docs/SECURITY.md rule 5).
+ * VerificationSender delivers it only to a number that verified before (docs/SECURITY.md rule 5).
  */
 export const SEND_CAP_LAYERS = ['country', 'global'] as const;
 export type SendCapLayer = (typeof SEND_CAP_LAYERS)[number];
 
 /**
  * The caps on what sends cost, per destination country and for the whole service. Last in
- * sendRules: RateLimitService.consumeSend lets a send past a full cap (VerificationService then
+ * sendRules: RateLimitService.consumeSend lets a send past a full cap (VerificationSender then
  * delivers it only to a number with history), so every layer before them must have been applied.
  */
 export function sendCapRules(

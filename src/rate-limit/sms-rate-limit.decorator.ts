@@ -35,7 +35,7 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
 /**
  * The SMS limits and their Swagger documentation in one decorator, so the two cannot drift.
  * The policy itself lives in RateLimitService, not in the controller; SmsRateLimitGuard applies it
- * before the handler runs (for code checks, VerificationService.check does on the other paths),
+ * before the handler runs (for code checks, CodeChecker.check does on the other paths),
  * and KnownRefusalResponder answers refusals it already knows before that.
  *
  * `body`: the route's @Body() DTO. The guard validates the body against it before counting

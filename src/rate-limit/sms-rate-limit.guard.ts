@@ -29,12 +29,12 @@ export interface SmsRateLimitRouteConfig {
  * that send nothing, and its owner would get a 429. The route receives the validated DTO.
  *
  * On /sms/verify-code it applies the client's code-check limit the same way and notes it on the
- * request, so VerificationService.check, which applies it on every other path (the auth endpoints
+ * request, so CodeChecker.check, which applies it on every other path (the auth endpoints
  * that accept a code), does not count the request twice. The phone's guess limits are applied by
- * VerificationService.check alone, once it knows the check names a live verification.
+ * CodeChecker.check alone, once it knows the check names a live verification.
  *
  * A send past a full country or global cap is let through with the caps noted on the request
- * (sendCapsFullFor): VerificationService, which knows the number's history, decides whether it
+ * (sendCapsFullFor): VerificationSender, which knows the number's history, decides whether it
  * delivers anything. A 429 from those caps would let any stranger cut a country off.
  *
  * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()

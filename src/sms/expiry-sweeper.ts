@@ -10,9 +10,7 @@ import { RecurringTask } from '../common/recurring-task';
 import { SmsEvents, lifecycleStatus } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { AdvisoryLock } from '../database/advisory-lock';
-import { Sql } from '../database/sql';
-import { Purpose } from './purpose';
-import { pendingRow } from './verification.entity';
+import { EndedVerification, VerificationRepository } from './verification.repository';
 
 /** Any constant unique among this database's advisory locks ("SMSX"). */
 export const EXPIRY_SWEEP_LOCK_KEY = 0x534d5358;
@@ -20,15 +18,6 @@ export const EXPIRY_SWEEP_LOCK_KEY = 0x534d5358;
 const BATCH_SIZE = 1_000;
 
 export type ExpirySweep = { status: 'completed'; expired: number } | { status: 'skipped' };
-
-interface ExpiredRow {
-  id: string;
-  phone_number_hash: string;
-  purpose: Purpose;
-  channel: string;
-  country_code: string | null;
-  expires_at: Date;
-}
 
 /**
  * Records expiry when it happens: every SMS_EXPIRY_SWEEP_INTERVAL_MS, one instance at a time (a
@@ -38,7 +27,7 @@ interface ExpiredRow {
  *
  * Exactly once: a row is reported by the statement that moves it from pending to expired, and
  * that move happens once (`status = 'pending'` is re-checked on the locked row), whether this
- * sweep, another instance's or the lazy path of a new send (VerificationService.expireStale)
+ * sweep, another instance's or the lazy path of a new send (VerificationSender.expireStale)
  * gets there first.
  */
 @Injectable()
@@ -51,7 +40,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   private stopping = false;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly verifications: VerificationRepository,
     private readonly events: SmsEvents,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
@@ -95,7 +84,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
       const now = this.clock.now();
       let expired = 0;
       for (;;) {
-        const rows = await this.expireBatch(now);
+        const rows = await this.verifications.expireDue(now, BATCH_SIZE);
         for (const row of rows) this.report(row);
         expired += rows.length;
         if (rows.length < BATCH_SIZE || this.stopping) break;
@@ -107,26 +96,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  private expireBatch(now: Date): Promise<ExpiredRow[]> {
-    return this.sql.rows<ExpiredRow>(
-      `WITH due AS (
-         SELECT id FROM sms_verifications
-          WHERE status = 'pending' AND expires_at <= $1
-          ORDER BY expires_at
-          LIMIT $2
-            FOR UPDATE SKIP LOCKED
-       )
-       UPDATE sms_verifications AS verification
-          SET status = 'expired', updated_at = $1
-         FROM due
-        WHERE verification.id = due.id AND ${pendingRow('verification')}
-       RETURNING verification.id, verification.phone_number_hash, verification.purpose,
-                 verification.channel, verification.country_code, verification.expires_at`,
-      [now, BATCH_SIZE],
-    );
-  }
-
-  private report(row: ExpiredRow): void {
+  private report(row: EndedVerification): void {
     const status = lifecycleStatus('expired', row.channel);
     if (!status) return;
     this.events.publish({

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { BatchedLookup } from '../database/batched-lookup';
-import { Sql } from '../database/sql';
+import { VerificationRepository } from './verification.repository';
 
 /** Whether a number has proven before that someone reads its SMS (say, it has an account). */
 export type NumberVouch = (phoneHash: string) => Promise<boolean>;
@@ -24,16 +24,12 @@ export class NumberHistory {
 
   private readonly approvals = new BatchedLookup<string, boolean>(async (hashes) => {
     const since = new Date(this.clock.now().getTime() - this.lookBackMs);
-    const rows = await this.sql.rows<{ hash: string }>(
-      `SELECT DISTINCT phone_number_hash AS hash FROM sms_verifications
-        WHERE phone_number_hash = ANY($1) AND verified_at > $2`,
-      [hashes, since],
-    );
-    return new Map(rows.map((row) => [row.hash, true]));
+    const verified = await this.verifications.verifiedSince(hashes, since);
+    return new Map([...verified].map((hash) => [hash, true]));
   }, false);
 
   constructor(
-    private readonly sql: Sql,
+    private readonly verifications: VerificationRepository,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
   ) {

@@ -12,7 +12,8 @@ import { sendCapsFullFor, verifyLimitsAppliedTo } from '../rate-limit/sms-rate-l
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
-import { VerificationService } from './verification.service';
+import { CodeChecker } from './code-checker';
+import { VerificationSender } from './verification-sender';
 import { Public } from '../auth/public.decorator';
 import { EXAMPLE_PHONE } from '../auth/dto/phone-number.fields';
 import {
@@ -60,7 +61,10 @@ const VERIFY_EXAMPLES = Object.fromEntries(
 @Public()
 @Controller('sms')
 export class SmsController {
-  constructor(private readonly verifications: VerificationService) {}
+  constructor(
+    private readonly sender: VerificationSender,
+    private readonly codes: CodeChecker,
+  ) {}
 
   @Post('send-verification')
   @HttpCode(200)
@@ -99,7 +103,7 @@ export class SmsController {
     @Req() request: object,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<VerificationResponseDto> {
-    return this.verifications.send({
+    return this.sender.send({
       phoneNumber: body.phoneNumber,
       purpose: body.purpose,
       countryCode: body.countryCode,
@@ -142,7 +146,7 @@ export class SmsController {
     @Ip() clientIp: string,
     @Req() request: object,
   ): Promise<VerificationResponseDto> {
-    return this.verifications.check({
+    return this.codes.check({
       phoneNumber: body.phoneNumber,
       code: body.code,
       purpose: body.purpose,

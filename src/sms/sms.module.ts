@@ -9,20 +9,30 @@ import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
 import { SmsTextsModule } from './texts/sms-texts.module';
-import { VerificationService } from './verification.service';
+import { CodeChecker } from './code-checker';
+import { CodeDelivery } from './code-delivery';
+import { ProviderTiming } from './provider-timing';
+import { VerificationResources } from './verification-resources';
+import { VerificationSender } from './verification-sender';
+import { VerificationRepository } from './verification.repository';
 
 @Module({
   imports: [PhoneModule, RateLimitModule, SmsTextsModule],
   controllers: [SmsController],
   providers: [
     SmsProviders,
-    VerificationService,
+    VerificationRepository,
+    VerificationResources,
+    ProviderTiming,
+    CodeDelivery,
+    VerificationSender,
+    CodeChecker,
     DeliveryFilters,
     NumberHistory,
     CarrierLookupService,
     SmsNotifier,
     ExpirySweeper,
   ],
-  exports: [VerificationService, DeliveryFilters, NumberHistory, SmsProviders, SmsNotifier],
+  exports: [CodeChecker, DeliveryFilters, NumberHistory, SmsProviders, SmsNotifier],
 })
 export class SmsModule {}

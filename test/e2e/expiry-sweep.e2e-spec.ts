@@ -149,7 +149,7 @@ describe('Expiry sweep', () => {
   it('leaves a code to whoever expired it first, even mid-sweep', async () => {
     const verification = await send(nextPhone());
     clock.advance((LOGIN_MINUTES + 1) * MINUTE_MS);
-    // The lazy path's statement (VerificationService.expireStale), held open in a transaction
+    // The lazy path's statement (VerificationSender.expireStale), held open in a transaction
     // of its own while the sweep runs, then committed: that path reports the expiry, so the
     // sweep must not.
     const lazy = new Client({ connectionString: first.databaseUrl });

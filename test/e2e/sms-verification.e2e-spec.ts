@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Clock } from '../../src/common/clock';
 import { Hasher } from '../../src/common/hasher';
-import { VerificationService } from '../../src/sms/verification.service';
+import { CodeChecker } from '../../src/sms/code-checker';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { FakeClock } from '../support/fake-clock';
 import { TestApp, startTestApp } from '../support/test-app';
@@ -302,7 +302,7 @@ describe.each<Mode>(['twilio-verify', 'twilio-messaging', 'console'])(
         purpose: 'login',
       });
       const token = approved.body.verification_token as string;
-      const verifications = service.app.get(VerificationService);
+      const verifications = service.app.get(CodeChecker);
       expect(await verifications.consumeToken(token, phoneNumber, 'registration')).toBe(false);
       expect(await verifications.consumeToken(token, nextPhone(), 'login')).toBe(false);
       const attempts = await Promise.all(

@@ -198,7 +198,7 @@ describe.each<Mode>(['twilio-messaging', 'twilio-verify'])(
 
       // Fails today in the Verify suite: a number with an account has its code checked by Twilio
       // (one round trip), a number without one against a local hash of a code nobody received
-      // (VerificationService.compare), so a wrong guess comes back a provider round trip faster
+      // (CodeChecker.compare), so a wrong guess comes back a provider round trip faster
       // for a number with no account. The same holds for the auth endpoints below.
       it('verify-code with a wrong code answers alike', () => {
         expectSameAnswers(observed.verify, 200);
@@ -258,6 +258,6 @@ describe('No account enumeration on a freshly started instance', () => {
     'suppressed sends wait like real ones from the first request on: today the imitated delay is ' +
       'a moving average of measured provider latency that starts at 0 ms and reaches 89% of it ' +
       'only after about 10 real sends, so right after a (re)start a send for a number that gets ' +
-      'no SMS answers about one provider round trip sooner (VerificationService.imitateDelivery)',
+      'no SMS answers about one provider round trip sooner (ProviderTiming)',
   );
 });

@@ -34,7 +34,7 @@ const NO_TRAFFIC: HoldStatistics = { sends: 0, verified: 0, ranges: null, networ
  * its unverified sends span many ranges
  * (SMS_PUMPING_COUNTRY_MIN_RANGES) from many client networks (SMS_PUMPING_COUNTRY_MIN_NETWORKS):
  * a single attacker, who sends from a few networks, can hold the ranges it pumps but not the
- * country. And a hold never stops a number that verified before (see VerificationService): it
+ * country. And a hold never stops a number that verified before (see VerificationSender): it
  * decides only what strangers get.
  *
  * Reads are cached briefly so the send path stays cheap.
