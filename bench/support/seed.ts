@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Client } from 'pg';
 import { Hasher } from '../../src/common/hasher';
-import { sendRules } from '../../src/rate-limit/policies';
+import { sendRules } from '../../src/sms/abuse/policies';
 import { RateLimitConfig } from '../../src/rate-limit/rate-limit.config';
 import { withClient } from './database';
 

@@ -4,7 +4,7 @@ import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto';
 import { OperatorRoute } from '../operator/operator-route.decorator';
 import { AnalyticsService } from './analytics.service';
 import { AnalyticsQueryDto } from './dto/analytics-query.dto';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/http/public.decorator';
 
 const RATES = { deliveryRate: 0.97, verificationRate: 0.81, failureRate: 0.02 };
 

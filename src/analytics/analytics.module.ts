@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SmsAlert } from './alerts/sms-alert.entity';
+import { SmsMessage } from './delivery/sms-message.entity';
+import { SmsSuppression } from './delivery/sms-suppression.entity';
+import { SmsEventRollup, SmsResponseTimeRollup } from './events/sms-event-rollup.entity';
+import { SmsEventRecord } from './events/sms-event.entity';
+import { SmsRequestTiming } from './events/sms-request-timing.entity';
+import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
 import { SmsModule } from '../sms/sms.module';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
 import { AlertsController } from './alerts/alerts.controller';
@@ -14,7 +21,19 @@ import { TwilioStatusController } from './webhooks/twilio-status.controller';
 import { WebhookStats } from './webhooks/webhook-stats';
 
 @Module({
-  imports: [SmsModule, RateLimitModule],
+  imports: [
+    TypeOrmModule.forFeature([
+      SmsEventRecord,
+      SmsEventRollup,
+      SmsResponseTimeRollup,
+      SmsRequestTiming,
+      SmsMessage,
+      SmsSuppression,
+      SmsAlert,
+    ]),
+    SmsModule,
+    SmsAbuseModule,
+  ],
   controllers: [AnalyticsController, TwilioStatusController, AlertsController],
   providers: [
     AnalyticsDatabase,

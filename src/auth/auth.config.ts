@@ -1,5 +1,5 @@
 import { Environment } from '../config/environment';
-import type { PasswordLimits } from '../rate-limit/policies';
+import type { PasswordLimits } from '../sms/abuse/policies';
 import { PHONE_CEILING_FACTOR } from '../rate-limit/rate-limit.config';
 
 export interface JwtConfig {

@@ -38,7 +38,7 @@ import {
 } from './dto/auth-requests.dto';
 import { TokensResponseDto, TwoFactorChallengeDto, UserDto } from './dto/auth-responses.dto';
 import { EXAMPLE_PASSWORD, EXAMPLE_PHONE } from './dto/phone-number.fields';
-import { Public } from './public.decorator';
+import { Public } from '../common/http/public.decorator';
 import { TokenSubject } from './tokens/access-token.service';
 import { ProductError } from '../common/errors/product-error';
 

@@ -6,7 +6,8 @@ import { Sql } from '../database/sql';
 import { RedisConnection } from '../redis/redis-connection';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
 import { DeliveryFilters } from '../sms/delivery-filters';
 import { NumberHistory } from '../sms/number-history';
 import { SmsModule } from '../sms/sms.module';
@@ -23,6 +24,8 @@ import {
   RedisSessionRevocations,
   SessionRevocations,
 } from './tokens/session-revocations';
+import { RefreshToken } from './refresh-token.entity';
+import { User } from './user.entity';
 import { UserRepository } from './user.repository';
 
 /**
@@ -31,7 +34,12 @@ import { UserRepository } from './user.repository';
  */
 @Module({
   // Every option is passed per call by AccessTokenService (secret, HS256, issuer, audience).
-  imports: [SmsModule, RateLimitModule, JwtModule.register({})],
+  imports: [
+    TypeOrmModule.forFeature([User, RefreshToken]),
+    SmsModule,
+    SmsAbuseModule,
+    JwtModule.register({}),
+  ],
   controllers: [AuthController],
   providers: [
     AuthService,

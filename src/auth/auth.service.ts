@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { Hasher } from '../common/hasher';
 import { Configuration } from '../config/configuration';
 import { NormalizedPhone, PhoneService } from '../phone/phone.service';
-import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { RateLimitService } from '../sms/abuse/rate-limit.service';
 import { SmsNotifier } from '../sms/notifications/sms-notifier';
 import { InvalidProofError } from '../sms/sms.errors';
 import { CodeChecker } from '../sms/code-checker';

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './auth.errors';
-import { PUBLIC_ROUTE } from './public.decorator';
+import { PUBLIC_ROUTE } from '../common/http/public.decorator';
 import { AccessTokenService } from './tokens/access-token.service';
 import { SessionClaims, SessionRevocations } from './tokens/session-revocations';
 

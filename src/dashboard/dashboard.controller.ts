@@ -1,7 +1,7 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/http/public.decorator';
 import { DashboardAssetName, DashboardAssets, DashboardFile } from './dashboard-assets';
 
 const ONE_YEAR_SECONDS = 31_536_000;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../config/load-configuration';
 import { typeOrmOptions } from './typeorm-options';
@@ -15,4 +16,9 @@ if (!database.url) {
   );
 }
 
-export default new DataSource({ ...typeOrmOptions(database), migrationsRun: false });
+export default new DataSource({
+  ...typeOrmOptions(database),
+  // Every module's entities, for migration:generate: each lives in a `*.entity.ts` file.
+  entities: [join(__dirname, '..', '**', '*.entity.js')],
+  migrationsRun: false,
+});

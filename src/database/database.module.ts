@@ -28,11 +28,20 @@ export class DatabaseModule {
           ) => {
             const database = config.get('database', { infer: true });
             if (database.url)
-              return { ...typeOrmOptions(database), retryAttempts: 3, retryDelay: 1000 };
+              return {
+                ...typeOrmOptions(database),
+                autoLoadEntities: true,
+                retryAttempts: 3,
+                retryDelay: 1000,
+              };
             new Logger('DatabaseModule').warn(
               'DATABASE_URL is not set: using the embedded database (development only)',
             );
-            return { ...typeOrmOptions(database, await embedded.start()), retryAttempts: 0 };
+            return {
+              ...typeOrmOptions(database, await embedded.start()),
+              autoLoadEntities: true,
+              retryAttempts: 0,
+            };
           },
           dataSourceFactory: (options?: DataSourceOptions) => new DataSource(options!).initialize(),
         }),

@@ -3,12 +3,13 @@ import { DataSourceOptions } from 'typeorm';
 import { dependencyFailureReason } from '../common/errors/dependency-failure';
 import { ALL_MIGRATIONS } from '../../migrations';
 import { DatabaseConfig } from './database.config';
-import { ALL_ENTITIES } from './entities';
 import { EMBEDDED_POOL_OPTIONS, EmbeddedConnection } from './embedded-postgres';
 
 /**
  * One place that turns configuration into TypeORM options, used by the app, the migration CLI
  * and the tests alike. `synchronize` is always off: the schema changes only through migrations.
+ * No entities: each module registers its own (TypeOrmModule.forFeature; the app loads them with
+ * autoLoadEntities), and the CLI finds them by file name (data-source.ts).
  */
 export function typeOrmOptions(
   database: DatabaseConfig,
@@ -32,7 +33,6 @@ export function typeOrmOptions(
   return {
     type: 'postgres',
     ...connection,
-    entities: ALL_ENTITIES,
     migrations: ALL_MIGRATIONS,
     migrationsRun: database.migrationsRun,
     migrationsTransactionMode: 'each',

@@ -10,7 +10,7 @@ import { HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { DatabaseHealthIndicator } from './database.health';
 import { RedisHealthIndicator } from './redis.health';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/http/public.decorator';
 
 // Probes must never be throttled: an orchestrator would restart healthy instances.
 @SkipThrottle()

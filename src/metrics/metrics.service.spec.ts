@@ -6,7 +6,7 @@ import { Clock } from '../common/clock';
 import { SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
-import { HoldListener, PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
+import { HoldListener, PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
 import { MetricsService } from './metrics.service';
 

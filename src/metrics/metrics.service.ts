@@ -14,10 +14,10 @@ import {
   securityIncidentOf,
 } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
-import { SEND_CAP_LAYERS, SendCapLayer } from '../rate-limit/policies';
-import { PumpingGuardService } from '../rate-limit/pumping/pumping-guard.service';
+import { SEND_CAP_LAYERS, SendCapLayer } from '../sms/abuse/policies';
+import { PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
-import { PURPOSES } from '../sms/purpose';
+import { PURPOSES } from '../common/purpose';
 import { DELIVERY_CHANNELS } from '../sms/verification.entity';
 import { OpenLabel, httpMethod, httpRoute, oneOf } from './metric-labels';
 import { MetricsConfig } from './metrics.config';

@@ -5,7 +5,7 @@ import { PhoneValidationResponseDto } from './dto/phone-validation-response.dto'
 import { SupportedCountriesResponseDto } from './dto/supported-country.dto';
 import { ValidatePhoneDto } from './dto/validate-phone.dto';
 import { PhoneService } from './phone.service';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/http/public.decorator';
 
 @ApiTags('phone')
 @Public()

@@ -1,3 +1,4 @@
+import { SetMetadata } from '@nestjs/common';
 import { WindowRule } from './store/rate-limit-store';
 
 /** What HttpThrottlerGuard would have counted for one request: @nestjs/throttler's terms. */
@@ -7,8 +8,17 @@ export interface HttpThrottle {
   ttl: number;
 }
 
+/** Route metadata: the route's own guard applies the generic per-IP rule (DefersHttpThrottle). */
+export const DEFERS_HTTP_THROTTLE = 'rate-limit:defers-http-throttle';
+
 /**
- * Requests whose SMS guard applies the generic per-IP rule together with its own rules (see
+ * For a route whose guard consumes its own rules in one store call: HttpThrottlerGuard leaves
+ * the route's per-IP rule to it (takeDeferredHttpThrottle) instead of consuming it apart.
+ */
+export const DefersHttpThrottle = (): MethodDecorator => SetMetadata(DEFERS_HTTP_THROTTLE, true);
+
+/**
+ * Requests whose guard applies the generic per-IP rule together with its own rules (see
  * HttpThrottlerGuard), keyed by the request object so nothing outlives the request.
  */
 const deferred = new WeakMap<object, HttpThrottle>();

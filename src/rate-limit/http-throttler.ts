@@ -13,9 +13,13 @@ import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-st
 import { Clock } from '../common/clock';
 import { Hasher } from '../common/hasher';
 import { RateLimitedError } from './rate-limit.errors';
-import { SMS_RATE_LIMIT_KIND, SmsRateLimitKind } from './sms-rate-limit.guard';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
-import { deferHttpThrottle, httpRule } from './deferred-http-rule';
+import {
+  DEFERS_HTTP_THROTTLE,
+  HTTP_LAYER,
+  deferHttpThrottle,
+  httpRule,
+} from './deferred-http-rule';
 import { RateLimitStore } from './store/rate-limit-store';
 
 /**
@@ -90,11 +94,11 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const kind = this.reflector.get<SmsRateLimitKind | undefined>(
-      SMS_RATE_LIMIT_KIND,
+    const defers = this.reflector.get<boolean | undefined>(
+      DEFERS_HTTP_THROTTLE,
       request.context.getHandler(),
     );
-    if (kind === undefined) return super.handleRequest(request);
+    if (!defers) return super.handleRequest(request);
     const { req } = this.getRequestResponse(request.context);
     const tracker = await request.getTracker(req, request.context);
     const key = request.generateKey(request.context, tracker, request.throttler.name ?? 'default');
@@ -119,6 +123,6 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    throw new RateLimitedError('http', detail.limit, detail.timeToBlockExpire);
+    throw new RateLimitedError(HTTP_LAYER, detail.limit, detail.timeToBlockExpire, true);
   }
 }

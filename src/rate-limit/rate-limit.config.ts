@@ -1,5 +1,5 @@
 import { Environment } from '../config/environment';
-import { PURPOSES, Purpose } from '../sms/purpose';
+import { PURPOSES, Purpose } from '../common/purpose';
 
 export type RateLimitStoreKind = 'redis' | 'postgres' | 'memory';
 

@@ -1,12 +1,11 @@
 import { ProductError } from '../common/errors/product-error';
-import { CLIENT_LAYERS } from './policies';
 
 /**
  * One answer for every layer (docs/PRODUCT.md#errors): which layer refused stays in the logs and
  * metrics, so the response says nothing about the number or the account behind it.
  *
- * RateLimit-* headers come only with a refusal by the client's own quota (CLIENT_LAYERS), like
- * on accepted requests. A layer keyed on the number, its range, its country or the service gets
+ * RateLimit-* headers come only with a refusal by the client's own quota (`clientQuota`: a
+ * layer keyed on the client's address), like on accepted requests. A layer keyed on the number, its range, its country or the service gets
  * Retry-After alone: its limit would name the layer that refused, and with it what others asked
  * for the number (a per-purpose limit of 3 against a per-phone one of 5).
  */
@@ -15,10 +14,11 @@ export class RateLimitedError extends ProductError {
     readonly layer: string,
     limit: number,
     retryAfterSeconds: number,
+    clientQuota = false,
   ) {
     super('RATE_LIMITED', 'Rate limit exceeded. Please try again later.', 'rate_limited', {
       retryAfterSeconds,
-      headers: CLIENT_LAYERS.has(layer)
+      headers: clientQuota
         ? {
             'RateLimit-Limit': String(limit),
             'RateLimit-Remaining': '0',
@@ -37,17 +37,6 @@ export class RateLimitUnavailableError extends ProductError {
       'The service is temporarily unavailable. Please try again shortly.',
       'unavailable',
       { retryAfterSeconds: 5, cause },
-    );
-  }
-}
-
-export class SmsBudgetExhaustedError extends ProductError {
-  constructor(retryAfterSeconds: number) {
-    super(
-      'SMS_BUDGET_EXHAUSTED',
-      'SMS delivery is temporarily unavailable. Please try again later.',
-      'unavailable',
-      { retryAfterSeconds },
     );
   }
 }

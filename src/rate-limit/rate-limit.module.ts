@@ -2,21 +2,15 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
-import { PhoneModule } from '../phone/phone.module';
 import { RedisConnection } from '../redis/redis-connection';
-import { SpendBudgetService } from './budget/spend-budget.service';
 import { HttpThrottlerGuard, RateLimitThrottlerStorage } from './http-throttler';
-import { KnownRefusalResponder } from './known-refusal-responder';
-import { HoldsController } from './pumping/holds.controller';
-import { PumpingGuardService } from './pumping/pumping-guard.service';
-import { SmsHoldRepository } from './pumping/sms-hold.repository';
-import { RateLimitService } from './rate-limit.service';
-import { SmsRateLimitGuard } from './sms-rate-limit.guard';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
 import { PostgresRateLimitStore } from './store/postgres-rate-limit.store';
+import { RateLimitRecord } from './store/rate-limit-record.entity';
 import { RateLimitStore } from './store/rate-limit-store';
 import { RedisRateLimitStore } from './store/redis-rate-limit.store';
 
@@ -45,7 +39,7 @@ class RateLimitStoreModule {}
 
 @Module({
   imports: [
-    PhoneModule,
+    TypeOrmModule.forFeature([RateLimitRecord]),
     RateLimitStoreModule,
     ThrottlerModule.forRootAsync({
       inject: [ConfigService, RateLimitStore, Clock],
@@ -64,24 +58,7 @@ class RateLimitStoreModule {}
       imports: [RateLimitStoreModule],
     }),
   ],
-  controllers: [HoldsController],
-  providers: [
-    RateLimitService,
-    SmsRateLimitGuard,
-    KnownRefusalResponder,
-    PumpingGuardService,
-    SmsHoldRepository,
-    SpendBudgetService,
-    { provide: APP_GUARD, useClass: HttpThrottlerGuard },
-  ],
-  exports: [
-    RateLimitService,
-    SmsRateLimitGuard,
-    PumpingGuardService,
-    SmsHoldRepository,
-    SpendBudgetService,
-    PhoneModule,
-    RateLimitStoreModule,
-  ],
+  providers: [{ provide: APP_GUARD, useClass: HttpThrottlerGuard }],
+  exports: [RateLimitStoreModule],
 })
 export class RateLimitModule {}

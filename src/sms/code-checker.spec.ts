@@ -6,7 +6,7 @@ import { RandomSource } from '../common/random';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
 import { PhoneService } from '../phone/phone.service';
-import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { RateLimitService } from './abuse/rate-limit.service';
 import { InMemoryVerifications } from '../../test/fakes/in-memory-verifications';
 import { CodeChecker } from './code-checker';
 import { ProviderTiming } from './provider-timing';

@@ -7,13 +7,13 @@ import { ProductError } from '../common/errors/product-error';
 import { RandomSource } from '../common/random';
 import { Configuration } from '../config/configuration';
 import { PhoneService } from '../phone/phone.service';
-import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { RateLimitService } from './abuse/rate-limit.service';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { deferProofOutcome } from './proof-outcome.interceptor';
 import { ProviderTiming } from './provider-timing';
 import { SmsProvider } from './providers/sms-provider';
 import { SmsProviders } from './providers/sms-providers';
-import { Purpose } from './purpose';
+import { Purpose } from '../common/purpose';
 import { SmsConfig } from './sms.config';
 import {
   InvalidProofError,

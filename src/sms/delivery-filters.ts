@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Purpose } from './purpose';
+import { Purpose } from '../common/purpose';
 
 export interface DeliveryTarget {
   e164: string;

@@ -1,6 +1,6 @@
 import { Locale } from '../common/locale';
 import { Environment } from '../config/environment';
-import { Purpose } from './purpose';
+import { Purpose } from '../common/purpose';
 
 export type ResolvedSmsProvider = 'twilio-verify' | 'twilio-messaging' | 'console';
 

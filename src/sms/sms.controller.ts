@@ -3,25 +3,23 @@ import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
 import { RequestValidationError, ServiceUnavailableError } from '../common/errors/product-error';
 import { PhoneInvalidError } from '../phone/phone.errors';
-import {
-  RateLimitUnavailableError,
-  SmsBudgetExhaustedError,
-} from '../rate-limit/rate-limit.errors';
-import { SmsRateLimit } from '../rate-limit/sms-rate-limit.decorator';
-import { sendCapsFullFor, verifyLimitsAppliedTo } from '../rate-limit/sms-rate-limit.guard';
+import { RateLimitUnavailableError } from '../rate-limit/rate-limit.errors';
+import { SmsBudgetExhaustedError } from './abuse/budget/budget.errors';
+import { SmsRateLimit } from './abuse/sms-rate-limit.decorator';
+import { sendCapsFullFor, verifyLimitsAppliedTo } from './abuse/sms-rate-limit.guard';
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
 import { CodeChecker } from './code-checker';
 import { VerificationSender } from './verification-sender';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/http/public.decorator';
 import { EXAMPLE_PHONE } from '../auth/dto/phone-number.fields';
 import {
   SmsDestinationRefusedError,
   SmsProviderUnavailableError,
 } from './providers/twilio/twilio-errors';
 import { VerificationNotFoundError } from './sms.errors';
-import { PURPOSES } from './purpose';
+import { PURPOSES } from '../common/purpose';
 
 const INVALID_NUMBER = new PhoneInvalidError('too_short', {
   maxLength: 32,

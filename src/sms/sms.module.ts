@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../phone/phone.module';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { SmsAbuseModule } from './abuse/sms-abuse.module';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { DeliveryFilters } from './delivery-filters';
 import { NumberHistory } from './number-history';
@@ -14,10 +15,11 @@ import { CodeDelivery } from './code-delivery';
 import { ProviderTiming } from './provider-timing';
 import { VerificationResources } from './verification-resources';
 import { VerificationSender } from './verification-sender';
+import { Verification } from './verification.entity';
 import { VerificationRepository } from './verification.repository';
 
 @Module({
-  imports: [PhoneModule, RateLimitModule, SmsTextsModule],
+  imports: [TypeOrmModule.forFeature([Verification]), PhoneModule, SmsAbuseModule, SmsTextsModule],
   controllers: [SmsController],
   providers: [
     SmsProviders,

@@ -6,7 +6,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import { PURPOSES, Purpose } from './purpose';
+import { PURPOSES, Purpose } from '../common/purpose';
 
 export const VERIFICATION_STATUSES = ['pending', 'verified', 'expired', 'failed'] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Locale } from '../common/locale';
 import { Sql } from '../database/sql';
 import { StatementBatcher, WriteBatcher } from '../database/write-batcher';
-import { Purpose } from './purpose';
+import { Purpose } from '../common/purpose';
 import { DeliveryChannel, VerificationStatus, pendingRow } from './verification.entity';
 
 /** The columns the service reads back from its atomic statements. */

@@ -1,5 +1,5 @@
 import supertest from 'supertest';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { AuthClient, authTestEnvironment } from '../support/auth-client';

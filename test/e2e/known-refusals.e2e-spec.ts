@@ -3,7 +3,7 @@ import { Clock } from '../../src/common/clock';
 import { Hasher } from '../../src/common/hasher';
 import { Sql } from '../../src/database/sql';
 import { MetricsService } from '../../src/metrics/metrics.service';
-import { SmsRateLimitGuard } from '../../src/rate-limit/sms-rate-limit.guard';
+import { SmsRateLimitGuard } from '../../src/sms/abuse/sms-rate-limit.guard';
 import { RateLimitStore } from '../../src/rate-limit/store/rate-limit-store';
 import { FakeClock } from '../support/fake-clock';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Sql } from '../../src/database/sql';
-import type { Purpose } from '../../src/sms/purpose';
+import type { Purpose } from '../../src/common/purpose';
 import type { VerificationStatus } from '../../src/sms/verification.entity';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import {
   Approval,
   AttemptToCount,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import { NewVerification, VerificationRepository } from '../../src/sms/verification.repository';
 import { RepositoryDatabase, openRepositoryDatabase } from '../support/repository-database';
 

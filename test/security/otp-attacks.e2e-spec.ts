@@ -2,7 +2,7 @@ import supertest from 'supertest';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../src/common/clock';
 import { Hasher } from '../../src/common/hasher';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import { createUser } from '../factories/user.factory';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { AuthClient, Session, authTestEnvironment } from '../support/auth-client';

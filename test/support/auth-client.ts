@@ -1,5 +1,5 @@
 import supertest from 'supertest';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { TestApp } from './test-app';
 import { TEST_TWILIO } from './twilio-test-credentials';

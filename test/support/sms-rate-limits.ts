@@ -2,7 +2,7 @@ import type { Response, Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../src/common/clock';
 import { Hasher } from '../../src/common/hasher';
-import { Purpose } from '../../src/sms/purpose';
+import { Purpose } from '../../src/common/purpose';
 import { FakeTwilioServer } from '../fakes/fake-twilio-server';
 import { FakeClock } from './fake-clock';
 import { RELAXED_LIMITS } from './relaxed-limits';

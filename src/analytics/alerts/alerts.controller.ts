@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Public } from '../../auth/public.decorator';
+import { Public } from '../../common/http/public.decorator';
 import { OperatorRoute } from '../../operator/operator-route.decorator';
 import { ALERT_RULES } from './alert-rules';
 import { SmsAlertRepository } from './sms-alert.repository';

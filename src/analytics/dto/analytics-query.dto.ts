@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
-import { PURPOSES, Purpose } from '../../sms/purpose';
+import { PURPOSES, Purpose } from '../../common/purpose';
 
 export const GROUP_BY = ['hour', 'day', 'week'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];

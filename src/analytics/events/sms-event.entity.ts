@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { Purpose } from '../../sms/purpose';
+import type { Purpose } from '../../common/purpose';
 
 /**
  * The analytics schema of docs/PRODUCT.md#analytics, one row per fact; no raw phone number or IP.

@@ -13,7 +13,7 @@ import { FormBody } from '../../common/http/media-type';
 import { DeliveryTrackingService } from '../delivery/delivery-tracking.service';
 import { TwilioWebhook } from './twilio-webhook.guard';
 import { WebhookStats } from './webhook-stats';
-import { Public } from '../../auth/public.decorator';
+import { Public } from '../../common/http/public.decorator';
 
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 const MESSAGE_STATUS = /^[a-z_]{3,20}$/;

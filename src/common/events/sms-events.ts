@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Purpose } from '../../sms/purpose';
+import type { Purpose } from '../purpose';
 
 /**
  * What happened to a code, as analytics and metrics see it (docs/PRODUCT.md#analytics, extended):

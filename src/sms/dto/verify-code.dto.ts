@@ -1,6 +1,6 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { PURPOSES, Purpose } from '../purpose';
+import { PURPOSES, Purpose } from '../../common/purpose';
 import { IsPhoneNumberText } from '../../phone/dto/phone-number-text';
 
 export class VerifyCodeDto {

@@ -1,5 +1,5 @@
 import { Locale } from '../../common/locale';
-import { Purpose } from '../purpose';
+import { Purpose } from '../../common/purpose';
 
 export type SmsProviderName = 'twilio-verify' | 'twilio-messaging' | 'console';
 

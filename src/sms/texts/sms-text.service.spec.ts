@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { I18nService } from 'nestjs-i18n';
 import supertest from 'supertest';
 import { Locale, SUPPORTED_LOCALES } from '../../common/locale';
-import { PURPOSES } from '../purpose';
+import { PURPOSES } from '../../common/purpose';
 import { smsEncoding } from './sms-encoding';
 import { SMS_TEXT_KEYS, SmsTextKey, SmsTextService } from './sms-text.service';
 import { findI18nDirectory, SmsTextsModule } from './sms-texts.module';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { I18nService } from 'nestjs-i18n';
 import { Locale } from '../../common/locale';
-import { PURPOSES, Purpose } from '../purpose';
+import { PURPOSES, Purpose } from '../../common/purpose';
 import { SmsCharacterEncoding, smsEncoding } from './sms-encoding';
 
 /** The texts in i18n/<locale>/sms.json: one per purpose, plus notices that carry no code. */

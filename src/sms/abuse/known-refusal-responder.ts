@@ -1,9 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { toEnvelope } from '../common/errors/http-exception.filter';
-import { PhoneService } from '../phone/phone.service';
-import { RateLimitedError } from './rate-limit.errors';
+import { toEnvelope } from '../../common/errors/http-exception.filter';
+import { PhoneService } from '../../phone/phone.service';
+import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import { RateLimitService } from './rate-limit.service';
 import { SmsRateLimitRouteConfig } from './sms-rate-limit.guard';
 import { sendAttemptOf, smsSubjectOf } from './sms-request';

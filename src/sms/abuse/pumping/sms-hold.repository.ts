@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '../../database/sql';
+import { Sql } from '../../../database/sql';
 import { HoldMode, HoldScope } from './sms-hold.entity';
 
 /** A hold as the guard, the operators' routes and the alerts read it. */

@@ -1,5 +1,5 @@
 import { KnownRefusals } from './known-refusals';
-import { LimitRule } from './store/rate-limit-store';
+import { LimitRule } from '../../rate-limit/store/rate-limit-store';
 
 const phone: LimitRule = {
   type: 'window',

@@ -1,7 +1,7 @@
 import { ConfigService } from '@nestjs/config';
-import { Clock } from '../../common/clock';
-import { Configuration } from '../../config/configuration';
-import { loadConfiguration } from '../../config/load-configuration';
+import { Clock } from '../../../common/clock';
+import { Configuration } from '../../../config/configuration';
+import { loadConfiguration } from '../../../config/load-configuration';
 import { PumpingGuardService, SendDestination } from './pumping-guard.service';
 import {
   ActiveHold,

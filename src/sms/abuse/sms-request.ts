@@ -1,6 +1,6 @@
-import { ProductError } from '../common/errors/product-error';
-import { NormalizedPhone, PhoneService } from '../phone/phone.service';
-import { PURPOSES, Purpose } from '../sms/purpose';
+import { ProductError } from '../../common/errors/product-error';
+import { NormalizedPhone, PhoneService } from '../../phone/phone.service';
+import { PURPOSES, Purpose } from '../../common/purpose';
 import type { SendAttempt } from './rate-limit.service';
 
 /** What an SMS route's body names before validation: everything may be missing or wrong. */

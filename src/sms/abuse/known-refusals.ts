@@ -1,4 +1,4 @@
-import { LimitRule } from './store/rate-limit-store';
+import { LimitRule } from '../../rate-limit/store/rate-limit-store';
 
 interface Refusal {
   untilMs: number;

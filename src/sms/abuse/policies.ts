@@ -1,7 +1,7 @@
-import { Purpose } from '../sms/purpose';
-import { HTTP_LAYER } from './deferred-http-rule';
-import { RateLimitConfig } from './rate-limit.config';
-import { LimitRule, WindowRule } from './store/rate-limit-store';
+import { Purpose } from '../../common/purpose';
+import { HTTP_LAYER } from '../../rate-limit/deferred-http-rule';
+import { RateLimitConfig } from '../../rate-limit/rate-limit.config';
+import { LimitRule, WindowRule } from '../../rate-limit/store/rate-limit-store';
 
 /** What the limits of one request are keyed on; every identifier is already an HMAC. */
 export interface SendSubject {

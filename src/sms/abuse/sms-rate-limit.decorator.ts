@@ -1,10 +1,11 @@
 import { SetMetadata, Type, UseGuards, applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
-import { ProductError } from '../common/errors/product-error';
-import { SmsProviderRateLimitedError } from '../sms/providers/twilio/twilio-errors';
-import { VerificationAttemptsExceededError, VerificationResendLimitError } from '../sms/sms.errors';
-import { RateLimitedError } from './rate-limit.errors';
+import { ApiErrorResponse } from '../../common/errors/api-error-response.decorator';
+import { ProductError } from '../../common/errors/product-error';
+import { SmsProviderRateLimitedError } from '../providers/twilio/twilio-errors';
+import { VerificationAttemptsExceededError, VerificationResendLimitError } from '../sms.errors';
+import { DefersHttpThrottle } from '../../rate-limit/deferred-http-rule';
+import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import {
   SMS_RATE_LIMIT_BODY,
   SMS_RATE_LIMIT_KIND,
@@ -41,12 +42,10 @@ const DESCRIPTIONS: Record<SmsRateLimitKind, string> = {
  * `body`: the route's @Body() DTO. The guard validates the body against it before counting
  * anything, so a request the route refuses (400) spends no limit.
  */
-export function SmsRateLimit(
-  kind: SmsRateLimitKind,
-  body: Type<object>,
-): MethodDecorator & ClassDecorator {
+export function SmsRateLimit(kind: SmsRateLimitKind, body: Type<object>): MethodDecorator {
   return applyDecorators(
     SetMetadata(SMS_RATE_LIMIT_KIND, kind),
+    DefersHttpThrottle(),
     SetMetadata(SMS_RATE_LIMIT_BODY, body),
     RouteConfig({ smsRateLimit: kind } satisfies SmsRateLimitRouteConfig),
     UseGuards(SmsRateLimitGuard),

@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Clock } from '../common/clock';
-import { dependencyFailureReason } from '../common/errors/dependency-failure';
-import { OutageLog } from '../common/errors/outage-log';
-import { Hasher } from '../common/hasher';
-import { SmsEvent, SmsEvents } from '../common/events/sms-events';
-import { Configuration } from '../config/configuration';
-import { Purpose } from '../sms/purpose';
+import { Clock } from '../../common/clock';
+import { dependencyFailureReason } from '../../common/errors/dependency-failure';
+import { OutageLog } from '../../common/errors/outage-log';
+import { Hasher } from '../../common/hasher';
+import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
+import { Configuration } from '../../config/configuration';
+import { Purpose } from '../../common/purpose';
 import {
   GuessSubject,
   CLIENT_LAYERS,
@@ -23,15 +23,15 @@ import {
   verifyPhoneKey,
 } from './policies';
 import { KnownRefusals } from './known-refusals';
-import { RateLimitConfig } from './rate-limit.config';
-import { RateLimitUnavailableError, RateLimitedError } from './rate-limit.errors';
+import { RateLimitConfig } from '../../rate-limit/rate-limit.config';
+import { RateLimitUnavailableError, RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import {
   ConsumeResult,
   LimitRule,
   RateLimitStore,
   RuleState,
   WindowRule,
-} from './store/rate-limit-store';
+} from '../../rate-limit/store/rate-limit-store';
 
 export interface SendAttempt {
   e164: string;
@@ -256,7 +256,12 @@ export class RateLimitService {
       occurredAt: this.clock.now(),
       layer,
     });
-    return new RateLimitedError(layer, limit, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    return new RateLimitedError(
+      layer,
+      limit,
+      Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      CLIENT_LAYERS.has(layer),
+    );
   }
 
   private sendRules(attempt: SendAttempt): { rules: LimitRule[]; subject: Subject } {

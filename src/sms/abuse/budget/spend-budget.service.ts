@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Clock } from '../../common/clock';
-import { SmsEvents } from '../../common/events/sms-events';
-import { Configuration } from '../../config/configuration';
-import { Sql } from '../../database/sql';
-import { BudgetConfig } from '../rate-limit.config';
-import { SmsBudgetExhaustedError } from '../rate-limit.errors';
+import { Clock } from '../../../common/clock';
+import { SmsEvents } from '../../../common/events/sms-events';
+import { Configuration } from '../../../config/configuration';
+import { Sql } from '../../../database/sql';
+import { BudgetConfig } from '../../../rate-limit/rate-limit.config';
+import { SmsBudgetExhaustedError } from './budget.errors';
 
 export interface SpendReservation {
   day: string;

@@ -2,11 +2,16 @@ import { CanActivate, ExecutionContext, Injectable, Type } from '@nestjs/common'
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequestValidationError } from '../common/errors/product-error';
-import { RequestValidationPipe } from '../common/request-validation';
-import { PhoneService } from '../phone/phone.service';
-import { HttpThrottle, httpRule, takeDeferredHttpThrottle } from './deferred-http-rule';
-import { RateLimitedError } from './rate-limit.errors';
+import { RequestValidationError } from '../../common/errors/product-error';
+import { RequestValidationPipe } from '../../common/request-validation';
+import { PhoneService } from '../../phone/phone.service';
+import {
+  HTTP_LAYER,
+  HttpThrottle,
+  httpRule,
+  takeDeferredHttpThrottle,
+} from '../../rate-limit/deferred-http-rule';
+import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import { RateLimitService, SendCapLayer } from './rate-limit.service';
 import { sendAttemptOf, smsSubjectOf } from './sms-request';
 
@@ -100,7 +105,8 @@ export class SmsRateLimitGuard implements CanActivate {
     if (!throttle) return true;
     const { key, ttl, limit } = throttle;
     const record = await this.throttlerStorage.increment(key, ttl, limit, ttl, 'default');
-    if (record.isBlocked) throw new RateLimitedError('http', limit, record.timeToBlockExpire);
+    if (record.isBlocked)
+      throw new RateLimitedError(HTTP_LAYER, limit, record.timeToBlockExpire, true);
     return true;
   }
 }

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Clock } from '../../common/clock';
-import { Configuration } from '../../config/configuration';
-import { BatchedLookup } from '../../database/batched-lookup';
-import { PumpingConfig } from '../rate-limit.config';
+import { Clock } from '../../../common/clock';
+import { Configuration } from '../../../config/configuration';
+import { BatchedLookup } from '../../../database/batched-lookup';
+import { PumpingConfig } from '../../../rate-limit/rate-limit.config';
 import { HoldScope } from './sms-hold.entity';
 import { ActiveHold, HoldStatistics, SmsHoldRepository, StartedHold } from './sms-hold.repository';
 

@@ -1,5 +1,5 @@
-import { loadConfiguration } from '../config/load-configuration';
-import { HTTP_LAYER } from './deferred-http-rule';
+import { loadConfiguration } from '../../config/load-configuration';
+import { HTTP_LAYER } from '../../rate-limit/deferred-http-rule';
 import {
   CLIENT_LAYERS,
   codeCheckRules,

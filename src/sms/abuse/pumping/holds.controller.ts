@@ -7,13 +7,13 @@ import {
   ApiProperty,
   ApiTags,
 } from '@nestjs/swagger';
-import { Clock } from '../../common/clock';
-import { ErrorEnvelopeDto } from '../../common/errors/error-envelope.dto';
-import { ProductError } from '../../common/errors/product-error';
-import { OperatorRoute } from '../../operator/operator-route.decorator';
+import { Clock } from '../../../common/clock';
+import { ErrorEnvelopeDto } from '../../../common/errors/error-envelope.dto';
+import { ProductError } from '../../../common/errors/product-error';
+import { OperatorRoute } from '../../../operator/operator-route.decorator';
 import { PumpingGuardService } from './pumping-guard.service';
 import { SmsHoldRepository } from './sms-hold.repository';
-import { Public } from '../../auth/public.decorator';
+import { Public } from '../../../common/http/public.decorator';
 
 class HoldDto {
   @ApiProperty({ format: 'uuid' })

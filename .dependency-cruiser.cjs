@@ -1,0 +1,45 @@
+/**
+ * The module boundaries docs/ARCHITECTURE.md describes, checked by `npm run lint`
+ * (dependency-cruiser). Paths are from the project's root.
+ */
+const FEATURES =
+  '^src/(phone|sms|auth|rate-limit|analytics|metrics|retention|dashboard|operator|health)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'Modules and files depend on each other one way.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'foundation-imports-no-feature',
+      comment: 'common/, database/, redis/ and logging/ sit below every feature module.',
+      severity: 'error',
+      from: { path: '^src/(common|database|redis|logging)/' },
+      to: { path: FEATURES },
+    },
+    {
+      name: 'limiter-engine-knows-no-sms-or-auth',
+      comment: 'The generic limiter (stores, rules, throttler) serves any route.',
+      severity: 'error',
+      from: { path: '^src/rate-limit/' },
+      to: { path: '^src/(sms|auth)/' },
+    },
+    {
+      name: 'only-the-twilio-adapter-imports-twilio',
+      comment: 'Twilio is one adapter: its SDK stays behind sms/providers/twilio/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/sms/providers/twilio/' },
+      to: { path: 'node_modules/twilio/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.spec\\.ts$' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+  },
+};
