@@ -1,4 +1,6 @@
-import { DataSource } from 'typeorm';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource, getMetadataArgsStorage } from 'typeorm';
 import { TestApp, startTestApp } from '../support/test-app';
 
 describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
@@ -90,6 +92,24 @@ describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
     const other = await service.http().get('/health').set('Origin', 'https://evil.example.net');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it("registers every module's entities (each *.entity.ts file)", async () => {
+    const source = join(__dirname, '..', '..', 'src');
+    const files = readdirSync(source, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.entity.ts'),
+    );
+    const declared = files.flatMap((file) =>
+      Object.values(require(join(source, file)) as Record<string, unknown>),
+    );
+    const tables = getMetadataArgsStorage()
+      .tables.filter((table) => declared.includes(table.target))
+      .map((table) => table.name);
+    const registered = service.app
+      .get(DataSource)
+      .entityMetadatas.map((entity) => entity.tableName);
+    expect(tables.length).toBeGreaterThan(10);
+    expect([...registered].sort()).toEqual([...tables].sort());
   });
 
   it('has a schema that matches the entities (no pending migration)', async () => {
