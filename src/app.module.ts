@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { Configuration } from './config/configuration';
@@ -12,6 +13,8 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OperatorModule } from './operator/operator.module';
 import { PhoneModule } from './phone/phone.module';
+import { HttpThrottlerGuard } from './rate-limit/http-throttler';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { RetentionModule } from './retention/retention.module';
 import { SmsModule } from './sms/sms.module';
@@ -35,6 +38,7 @@ export class AppModule {
         OperatorModule,
         HealthModule,
         PhoneModule,
+        RateLimitModule,
         SmsModule,
         AnalyticsModule,
         MetricsModule.register(configuration.metrics),
@@ -42,7 +46,15 @@ export class AppModule {
         DashboardModule,
         RetentionModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      // Every route's guards, in the order they run (then a route's own, such as the SMS routes'
+      // SmsRateLimitGuard): the per-IP throttle before anything costlier, then the access token
+      // (deny by default; @Public() routes pass). One filter answers every error in the envelope.
+      // Fastify hooks, the validation pipe and Swagger are set up in app.setup.ts.
+      providers: [
+        { provide: APP_GUARD, useClass: HttpThrottlerGuard },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
     };
   }
 }

@@ -4,7 +4,6 @@ import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 import { RedisConnection } from '../redis/redis-connection';
-import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
@@ -14,7 +13,6 @@ import { SmsModule } from '../sms/sms.module';
 import { accountDeliveryFilter } from './account-delivery-filter';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password/password-hasher';
 import { PasswordPolicy, loadCommonPasswords } from './password/password-policy';
 import { AccessTokenService } from './tokens/access-token.service';
@@ -29,8 +27,8 @@ import { User } from './user.entity';
 import { UserRepository } from './user.repository';
 
 /**
- * Accounts, sessions and the auth flows on SMS verification. Also the global JwtAuthGuard: every
- * route of the service needs an access token unless it is @Public().
+ * Accounts, sessions and the auth flows on SMS verification. What JwtAuthGuard, which AppModule
+ * sets on every route, needs to check an access token.
  */
 @Module({
   // Every option is passed per call by AccessTokenService (secret, HS256, issuer, audience).
@@ -48,7 +46,6 @@ import { UserRepository } from './user.repository';
     RefreshTokenService,
     PasswordHasher,
     { provide: PasswordPolicy, useFactory: () => new PasswordPolicy(loadCommonPasswords()) },
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
     {
       provide: SessionRevocations,
       inject: [Sql, RedisConnection, Clock, ConfigService],
@@ -72,6 +69,7 @@ import { UserRepository } from './user.repository';
       },
     },
   ],
+  exports: [AccessTokenService, SessionRevocations],
 })
 export class AuthModule implements OnModuleInit {
   constructor(

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -7,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { RedisConnection } from '../redis/redis-connection';
-import { HttpThrottlerGuard, RateLimitThrottlerStorage } from './http-throttler';
+import { RateLimitThrottlerStorage } from './http-throttler';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
 import { PostgresRateLimitStore } from './store/postgres-rate-limit.store';
 import { RateLimitRecord } from './store/rate-limit-record.entity';
@@ -58,7 +57,6 @@ class RateLimitStoreModule {}
       imports: [RateLimitStoreModule],
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: HttpThrottlerGuard }],
   exports: [RateLimitStoreModule],
 })
 export class RateLimitModule {}

@@ -80,6 +80,18 @@ describe('HTTP_THROTTLE_LIMIT on the SMS routes', () => {
     expect(refused.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
   });
 
+  it('throttles before it checks an access token: forged tokens get 429 once over the limit', async () => {
+    const me = () =>
+      service
+        .http()
+        .get('/auth/me')
+        .set('X-Forwarded-For', '198.51.100.9')
+        .set('Authorization', 'Bearer forged.token.value');
+    for (let call = 0; call < LIMIT; call += 1) await me().expect(401);
+    const refused = await me().expect(429);
+    expect(refused.body.error).toBe('RATE_LIMITED');
+  });
+
   it('keeps throttling other routes on their own counters', async () => {
     const ip = '198.51.100.4';
     for (let call = 0; call < LIMIT; call += 1) {
