@@ -23,6 +23,9 @@ import { requestContext } from './common/request-context';
 import { RequestValidationPipe } from './common/request-validation';
 import { HttpConnectionsConfig, TrustProxy } from './app.config';
 import { Configuration } from './config/configuration';
+import { RequestTimings } from './analytics/request-timings';
+import { MetricsService } from './metrics/metrics.service';
+import { KnownRefusalResponder } from './sms/abuse/known-refusal-responder';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const MAX_BODY_DEPTH = 16;
@@ -194,6 +197,9 @@ export async function configureApp(
     const userAgent = request.headers['user-agent'];
     requestContext.run({ requestId: request.id, ip: request.ip, userAgent }, done);
   });
+  // In the request context just opened: each timed route's events wait for its answer.
+  application.get(RequestTimings).addHooks(fastify);
+  application.get(MetricsService).addHooks(fastify);
   answerMethodNotAllowed(fastify);
   // Other origins get no CORS header at all (not even Expose-Headers); without CORS_ORIGINS the
   // plugin is not registered.
@@ -225,6 +231,10 @@ export async function configureApp(
     }
     done();
   });
+
+  // The last hook before Nest's guards: a send whose refusal this instance already holds is
+  // answered here, the cheapest possible 429.
+  application.get(KnownRefusalResponder).addHooks(fastify);
 
   application.useGlobalPipes(new RequestValidationPipe());
 

@@ -1,5 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock';
 import { RequestContext, requestContext } from '../common/request-context';
@@ -27,18 +26,16 @@ interface TimedRequest {
  *   response-time histogram.
  */
 @Injectable()
-export class RequestTimings implements OnModuleInit {
+export class RequestTimings {
   private readonly requests = new WeakMap<FastifyRequest, TimedRequest>();
 
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     private readonly recorder: EventRecorder,
     private readonly clock: Clock,
   ) {}
 
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
+  /** Set up by configureApp (app.setup.ts), after the hook that opens the request context. */
+  addHooks(fastify: FastifyInstance): void {
     fastify.addHook('onRequest', (request, reply, done) => {
       const context = requestContext.getStore();
       if (context && isTimedRoute(request.routeOptions.url)) {

@@ -1,5 +1,4 @@
 import { ConfigService } from '@nestjs/config';
-import { HttpAdapterHost } from '@nestjs/core';
 import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { Clock } from '../common/clock';
@@ -26,7 +25,6 @@ function metricsWith(environment: Record<string, string> = {}) {
   const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
   const metrics = new MetricsService(
     events,
-    { httpAdapter: undefined } as unknown as HttpAdapterHost,
     recorder as EventRecorder,
     webhooks,
     config as unknown as ConfigService<Configuration, true>,

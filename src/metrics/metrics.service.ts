@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AlertRule } from '../analytics/alerts/alert-rules';
@@ -56,7 +55,6 @@ export class MetricsService implements OnModuleInit {
 
   constructor(
     private readonly events: SmsEvents,
-    private readonly adapterHost: HttpAdapterHost,
     recorder: EventRecorder,
     webhooks: WebhookStats,
     config: ConfigService<Configuration, true>,
@@ -196,8 +194,11 @@ export class MetricsService implements OnModuleInit {
     this.pumping.onHoldStarted((hold) =>
       this.holdsStarted.inc({ scope: hold.scope, mode: hold.mode }),
     );
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
+  }
+
+  /** Set up by configureApp (app.setup.ts): every answer's duration, by route and status. */
+  addHooks(fastify: FastifyInstance): void {
+    if (!this.config.enabled) return;
     fastify.addHook('onResponse', (request, reply, done) => {
       try {
         this.httpDuration.observe(

@@ -1,5 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { toEnvelope } from '../../common/errors/http-exception.filter';
 import { PhoneService } from '../../phone/phone.service';
@@ -15,16 +14,14 @@ import { sendAttemptOf, smsSubjectOf } from './sms-request';
  * are the ones SmsRateLimitGuard would produce; everything else goes on to the guard unchanged.
  */
 @Injectable()
-export class KnownRefusalResponder implements OnModuleInit {
+export class KnownRefusalResponder {
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     private readonly phones: PhoneService,
     private readonly limits: RateLimitService,
   ) {}
 
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
+  /** Set up by configureApp (app.setup.ts). */
+  addHooks(fastify: FastifyInstance): void {
     fastify.addHook('preHandler', (request, reply, done) => {
       const refusal = this.refusalOf(request);
       if (!refusal) {
