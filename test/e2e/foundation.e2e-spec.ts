@@ -100,7 +100,7 @@ describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
       file.endsWith('.entity.ts'),
     );
     const declared = files.flatMap((file) =>
-      Object.values(require(join(source, file)) as Record<string, unknown>),
+      Object.values(jest.requireActual<Record<string, unknown>>(join(source, file))),
     );
     const tables = getMetadataArgsStorage()
       .tables.filter((table) => declared.includes(table.target))
