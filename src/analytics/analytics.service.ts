@@ -12,7 +12,7 @@ import { ProductError } from '../common/errors/product-error';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
 import { AnalyticsDatabase } from './analytics-database';
-import { describeDeliveryError } from './delivery/delivery-tracking.service';
+import { describeDeliveryError } from '../sms/providers/twilio/twilio-status-callback';
 import { AnalyticsQueryDto, GroupBy } from './dto/analytics-query.dto';
 import { RESPONSE_TIME_BUCKETS, percentileOf } from './response-time-histogram';
 import { sqlUtcPeriodOf } from './events/sms-event-rollup.entity';

@@ -229,6 +229,11 @@ describe('Twilio status webhooks under attack', () => {
     expect((await deliver(fake.prepareStatusCallback(sid, 'sent'))).status).toBe(204);
     const lateFailure = fake.prepareStatusCallback(sid, 'undelivered', { errorCode: 30003 });
     expect((await deliver(lateFailure)).status).toBe(204);
+    // A status Twilio does not send, named like a property every object has, changes nothing.
+    for (const status of ['constructor', 'to_string', 'value_of']) {
+      const odd = await signedForm({ MessageSid: sid, MessageStatus: status });
+      expect(odd.status).toBe(204);
+    }
 
     expect(await deliveryState()).toEqual(before);
   });

@@ -18,23 +18,11 @@ import { DeliveryFilters } from '../../sms/delivery-filters';
 import { SmsProviders } from '../../sms/providers/sms-providers';
 import { AnalyticsConfig } from '../analytics.config';
 import { AnalyticsDatabase } from '../analytics-database';
-
-/**
- * Twilio MessageStatus values in the order they can happen. A callback only ever moves a message
- * forward, so duplicates and late arrivals (a `sent` after `delivered`) change nothing.
- */
-const STATUS_RANK: Record<string, number> = {
-  accepted: 0,
-  scheduled: 0,
-  queued: 0,
-  sending: 1,
-  sent: 2,
-  delivered: 3,
-  undelivered: 3,
-  failed: 3,
-  canceled: 3,
-  read: 4,
-};
+import {
+  MessageStatusUpdate,
+  describeDeliveryError,
+  messageStatusRank,
+} from '../../sms/providers/twilio/twilio-status-callback';
 
 /**
  * Terminal statuses worth an analytics event; the `sent` event was recorded at send time. Twilio's
@@ -46,12 +34,6 @@ const EVENT_FOR_STATUS: Partial<Record<string, SmsEventStatus>> = {
   undelivered: 'undelivered',
   failed: 'undelivered',
 };
-
-export interface StatusCallback {
-  messageSid: string;
-  status: string;
-  errorCode?: string;
-}
 
 interface TrackedMessage {
   phone_hash: string;
@@ -132,8 +114,8 @@ export class DeliveryTrackingService
     await this.messageWrites.drained();
   }
 
-  async handle(callback: StatusCallback): Promise<{ changed: boolean }> {
-    const rank = STATUS_RANK[callback.status];
+  async handle(callback: MessageStatusUpdate): Promise<{ changed: boolean }> {
+    const rank = messageStatusRank(callback.status);
     if (rank === undefined) return { changed: false };
     await this.tracking.get(callback.messageSid);
     const now = this.clock.now();
@@ -298,23 +280,4 @@ export class DeliveryTrackingService
     );
     return new Map(suppressed.map((row) => [row.phone_hash, false]));
   }, true);
-}
-
-/** Twilio delivery error codes and what they mean for an operator. */
-export const DELIVERY_ERRORS: Record<string, string> = {
-  '30001': 'Queue overflow',
-  '30002': 'Account suspended',
-  '30003': 'Unreachable destination handset',
-  '30004': 'Message blocked',
-  '30005': 'Unknown destination handset',
-  '30006': 'Landline or unreachable carrier',
-  '30007': 'Carrier filtering (message flagged as spam)',
-  '30008': 'Unknown error',
-  '30009': 'Missing segment',
-  '30010': 'Message price exceeds max price',
-  '30034': 'Unregistered sender',
-};
-
-export function describeDeliveryError(code: string): string {
-  return DELIVERY_ERRORS[code] ?? 'Delivery error';
 }
