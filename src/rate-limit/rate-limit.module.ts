@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { RedisConnection } from '../redis/redis-connection';
@@ -15,17 +15,17 @@ import { RedisRateLimitStore } from './store/redis-rate-limit.store';
 
 const storeProvider = {
   provide: RateLimitStore,
-  inject: [ConfigService, RedisConnection, DataSource],
+  inject: [ConfigService, RedisConnection, Sql],
   useFactory: (
     config: ConfigService<Configuration, true>,
     redis: RedisConnection,
-    dataSource: DataSource,
+    sql: Sql,
   ): RateLimitStore => {
     switch (config.get('rateLimit', { infer: true }).store) {
       case 'redis':
         return new RedisRateLimitStore(redis.client!, redis.keyPrefix);
       case 'postgres':
-        return new PostgresRateLimitStore(dataSource);
+        return new PostgresRateLimitStore(sql);
       case 'memory':
         return new MemoryRateLimitStore();
     }

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { DataSource } from 'typeorm';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
@@ -31,6 +30,11 @@ class FakeDatabase {
     this.deletes.push({ table, values });
     if (this.broken.includes(table)) throw new Error(`${table} is unreachable`);
     return [{ removed: this.counts[table]?.shift() ?? 0 } as T];
+  }
+
+  /** The only instance: it always holds the lock. */
+  async withAdvisoryLock<T>(_key: number, _name: string, work: () => Promise<T>) {
+    return { ran: true, result: await work() };
   }
 }
 
@@ -109,7 +113,7 @@ describe('RetentionService', () => {
 
   it('sweeps the PostgreSQL rate-limit store, and no other store', async () => {
     const query = jest.fn(async () => [{ removed: 1 }]);
-    const store = new PostgresRateLimitStore({ query } as unknown as DataSource);
+    const store = new PostgresRateLimitStore({ rows: query } as unknown as Sql);
     const run = await retention({ store }).runOnce();
     expect(run).toMatchObject({ deleted: { sms_rate_limits: 1 } });
     expect(query).toHaveBeenCalledWith(expect.stringContaining('sms_rate_limits'), [NOW, 2]);

@@ -9,7 +9,6 @@ import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
 import { RecurringTask } from '../common/recurring-task';
 import { Configuration } from '../config/configuration';
-import { AdvisoryLock } from '../database/advisory-lock';
 import { Sql } from '../database/sql';
 import { PostgresRateLimitStore } from '../rate-limit/store/postgres-rate-limit.store';
 import { RateLimitStore } from '../rate-limit/store/rate-limit-store';
@@ -109,7 +108,6 @@ interface Purge {
 export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Retention');
   private readonly config: RetentionConfig;
-  private readonly lock: AdvisoryLock;
   private readonly task: RecurringTask;
   private current?: Promise<RetentionRun>;
   /** Why the last run could not purge a table. */
@@ -124,11 +122,6 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     config: ConfigService<Configuration, true>,
   ) {
     this.config = config.get('retention', { infer: true });
-    this.lock = new AdvisoryLock(
-      config.get('database', { infer: true }).url,
-      RETENTION_LOCK_KEY,
-      'sms-retention',
-    );
     this.task = new RecurringTask(
       {
         name: 'retention',
@@ -161,43 +154,43 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async run(): Promise<RetentionRun> {
-    const release = await this.lock.tryAcquire();
-    if (!release) {
-      this.logger.debug('retention skipped: another instance is running it');
-      return { status: 'skipped' };
-    }
-    try {
-      const started = performance.now();
-      const deleted = Object.fromEntries(RETENTION_TABLES.map((table) => [table, 0])) as Record<
-        RetentionTable,
-        number
-      >;
-      const failed: RetentionTable[] = [];
-      this.firstFailure = undefined;
-      for (const purge of this.purges(this.clock.now())) {
-        if (this.stopping) break;
-        try {
-          for (;;) {
-            const removed = await purge.deleteBatch(this.config.batchSize);
-            deleted[purge.table] += removed;
-            if (removed < this.config.batchSize || this.stopping) break;
-          }
-        } catch (error) {
-          // Logged by the task (once per cause), or by whoever asked for this run.
-          if (!failed.includes(purge.table)) failed.push(purge.table);
-          this.firstFailure ??= error;
+    const run = await this.sql.withAdvisoryLock(RETENTION_LOCK_KEY, 'sms-retention', () =>
+      this.purgeAll(),
+    );
+    if (run.ran) return run.result;
+    this.logger.debug('retention skipped: another instance is running it');
+    return { status: 'skipped' };
+  }
+
+  private async purgeAll(): Promise<RetentionRun> {
+    const started = performance.now();
+    const deleted = Object.fromEntries(RETENTION_TABLES.map((table) => [table, 0])) as Record<
+      RetentionTable,
+      number
+    >;
+    const failed: RetentionTable[] = [];
+    this.firstFailure = undefined;
+    for (const purge of this.purges(this.clock.now())) {
+      if (this.stopping) break;
+      try {
+        for (;;) {
+          const removed = await purge.deleteBatch(this.config.batchSize);
+          deleted[purge.table] += removed;
+          if (removed < this.config.batchSize || this.stopping) break;
         }
+      } catch (error) {
+        // Logged by the task (once per cause), or by whoever asked for this run.
+        if (!failed.includes(purge.table)) failed.push(purge.table);
+        this.firstFailure ??= error;
       }
-      const durationMs = Math.round(performance.now() - started);
-      const total = Object.values(deleted).reduce((sum, count) => sum + count, 0);
-      this.logger.log(
-        { retention: { deleted, failed, durationMs } },
-        `retention: deleted ${total} rows in ${durationMs} ms`,
-      );
-      return { status: 'completed', deleted, failed, durationMs };
-    } finally {
-      await release();
     }
+    const durationMs = Math.round(performance.now() - started);
+    const total = Object.values(deleted).reduce((sum, count) => sum + count, 0);
+    this.logger.log(
+      { retention: { deleted, failed, durationMs } },
+      `retention: deleted ${total} rows in ${durationMs} ms`,
+    );
+    return { status: 'completed', deleted, failed, durationMs };
   }
 
   /** The main database's tables first: they are the ones the request path writes. */

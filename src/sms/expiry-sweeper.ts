@@ -9,7 +9,7 @@ import { Clock } from '../common/clock';
 import { RecurringTask } from '../common/recurring-task';
 import { SmsEvents, lifecycleStatus } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
-import { AdvisoryLock } from '../database/advisory-lock';
+import { Sql } from '../database/sql';
 import { EndedVerification, VerificationRepository } from './verification.repository';
 
 /** Any constant unique among this database's advisory locks ("SMSX"). */
@@ -34,23 +34,18 @@ export type ExpirySweep = { status: 'completed'; expired: number } | { status: '
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ExpirySweep');
   private readonly intervalMs: number;
-  private readonly lock: AdvisoryLock;
   private readonly task: RecurringTask;
   private current?: Promise<ExpirySweep>;
   private stopping = false;
 
   constructor(
     private readonly verifications: VerificationRepository,
+    private readonly sql: Sql,
     private readonly events: SmsEvents,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
   ) {
     this.intervalMs = config.get('sms', { infer: true }).expirySweepIntervalMs;
-    this.lock = new AdvisoryLock(
-      config.get('database', { infer: true }).url,
-      EXPIRY_SWEEP_LOCK_KEY,
-      'sms-expiry-sweep',
-    );
     // A sweep that fails (the database unreachable) is logged once per cause and backs off.
     this.task = new RecurringTask(
       {
@@ -78,22 +73,23 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async sweep(): Promise<ExpirySweep> {
-    const release = await this.lock.tryAcquire();
-    if (!release) return { status: 'skipped' };
-    try {
-      const now = this.clock.now();
-      let expired = 0;
-      for (;;) {
-        const rows = await this.verifications.expireDue(now, BATCH_SIZE);
-        for (const row of rows) this.report(row);
-        expired += rows.length;
-        if (rows.length < BATCH_SIZE || this.stopping) break;
-      }
-      if (expired > 0) this.logger.log({ expired }, `expiry sweep: ${expired} codes expired`);
-      return { status: 'completed', expired };
-    } finally {
-      await release();
+    const run = await this.sql.withAdvisoryLock(EXPIRY_SWEEP_LOCK_KEY, 'sms-expiry-sweep', () =>
+      this.expireAllDue(),
+    );
+    return run.ran ? run.result : { status: 'skipped' };
+  }
+
+  private async expireAllDue(): Promise<ExpirySweep> {
+    const now = this.clock.now();
+    let expired = 0;
+    for (;;) {
+      const rows = await this.verifications.expireDue(now, BATCH_SIZE);
+      for (const row of rows) this.report(row);
+      expired += rows.length;
+      if (rows.length < BATCH_SIZE || this.stopping) break;
     }
+    if (expired > 0) this.logger.log({ expired }, `expiry sweep: ${expired} codes expired`);
+    return { status: 'completed', expired };
   }
 
   private report(row: EndedVerification): void {

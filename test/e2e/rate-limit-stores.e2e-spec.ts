@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../../src/config/load-configuration';
+import { Sql } from '../../src/database/sql';
 import { typeOrmOptions } from '../../src/database/typeorm-options';
 import { MemoryRateLimitStore } from '../../src/rate-limit/store/memory-rate-limit.store';
 import {
@@ -55,8 +56,8 @@ async function openPostgres(): Promise<PostgresHarness> {
   const [dataSource, otherDataSource] = await Promise.all([open(), open()]);
   return {
     dataSource,
-    store: new PostgresRateLimitStore(dataSource),
-    otherInstance: new PostgresRateLimitStore(otherDataSource),
+    store: new PostgresRateLimitStore(new Sql(dataSource)),
+    otherInstance: new PostgresRateLimitStore(new Sql(otherDataSource)),
     async close() {
       await Promise.all([dataSource.destroy(), otherDataSource.destroy()]);
       await dropTestDatabase(database.name);

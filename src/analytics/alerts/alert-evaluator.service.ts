@@ -17,7 +17,8 @@ import { WebhookStats } from '../webhooks/webhook-stats';
 import { AlertNotifier } from './alert-notifier';
 import { AlertMeasurements, AlertRule, judgeAlerts } from './alert-rules';
 import { AlertsConfig } from './alerts.config';
-import { EvaluatorLock } from './evaluator-lock';
+import { Sql } from '../../database/sql';
+import { SessionLock } from '../../database/session-lock';
 import { AlertView, SmsAlertRepository } from './sms-alert.repository';
 
 const HOUR_MS = 3_600_000;
@@ -49,7 +50,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   private readonly currency: string;
   private readonly analyticsEnabled: boolean;
   private readonly pumpingMinConversion: number;
-  private readonly lock: EvaluatorLock;
+  /**
+   * Held for as long as this instance is the evaluator, across evaluations: the rules on
+   * instance-local data (webhook failures) must not flap as evaluation moves between instances.
+   * When the instance dies, PostgreSQL drops the lock and another takes over at its next round.
+   */
+  private readonly lock: SessionLock;
+  private evaluating = false;
   private readonly task: RecurringTask;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
@@ -62,13 +69,14 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     private readonly holds: SmsHoldRepository,
     private readonly pumping: PumpingGuardService,
     private readonly clock: Clock,
+    sql: Sql,
     config: ConfigService<Configuration, true>,
   ) {
     this.pumpingMinConversion = config.get('pumping', { infer: true }).minConversion;
     this.config = config.get('alerts', { infer: true });
     this.currency = config.get('budget', { infer: true }).currency;
     this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
-    this.lock = new EvaluatorLock(config.get('database', { infer: true }).url, EVALUATOR_LOCK_KEY);
+    this.lock = sql.sessionLock(EVALUATOR_LOCK_KEY, 'sms-alert-evaluator');
     this.task = new RecurringTask(
       {
         name: 'alert evaluation',
@@ -104,7 +112,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async round(): Promise<AlertEvaluation> {
-    if (!(await this.lock.acquire())) return { evaluated: false, opened: [], resolved: [] };
+    if (!(await this.lock.acquire())) {
+      this.evaluating = false;
+      return { evaluated: false, opened: [], resolved: [] };
+    }
+    if (!this.evaluating) this.logger.log('this instance evaluates the alert rules');
+    this.evaluating = true;
     const now = this.clock.now();
     const verdicts = judgeAlerts(await this.measure(now), this.config, this.currency);
     const opened: AlertView[] = [];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DataSource, QueryRunner } from 'typeorm';
+import { Sql, SqlTransaction } from '../../database/sql';
 import { ConsumeResult, LimitRule, RateLimitStore, assertValidRules } from './rate-limit-store';
 import { CounterState, counterExpiresAt, evaluateRules } from './rule-evaluation';
 
@@ -70,6 +70,11 @@ const MAX_ATTEMPTS = 5;
 /** A row was deleted (reset or sweep) between its insert and its lock. */
 class RowVanishedError extends Error {}
 
+/** A refused consume(): its transaction rolls back, so a refusal leaves no trace. */
+class Refusal {
+  constructor(readonly result: ConsumeResult) {}
+}
+
 /**
  * Rate limits shared by every instance through PostgreSQL, for deployments without Redis. One
  * transaction per consume(): create missing rows, lock all rows of the call in key order, decide
@@ -80,7 +85,7 @@ class RowVanishedError extends Error {}
 export class PostgresRateLimitStore extends RateLimitStore {
   readonly kind = 'postgres';
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(private readonly sql: Sql) {
     super();
   }
 
@@ -98,15 +103,15 @@ export class PostgresRateLimitStore extends RateLimitStore {
 
   async reset(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.dataSource.query(DELETE_KEYS, [keys.map(storageIdentifier)]);
+    await this.sql.rows(DELETE_KEYS, [keys.map(storageIdentifier)]);
   }
 
   /** Deletes up to `batchSize` rows that no longer count; returns how many. Run it periodically. */
   async removeExpired(nowMs: number, batchSize = 10_000): Promise<number> {
-    const [{ removed }] = (await this.dataSource.query(DELETE_EXPIRED, [
+    const [{ removed }] = await this.sql.rows<{ removed: number }>(DELETE_EXPIRED, [
       new Date(nowMs),
       batchSize,
-    ])) as { removed: number }[];
+    ]);
     return removed;
   }
 
@@ -116,37 +121,30 @@ export class PostgresRateLimitStore extends RateLimitStore {
       .map((_, index) => index)
       .sort((a, b) => compareCodeUnits(identifiers[a], identifiers[b]));
 
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
     try {
-      await runner.startTransaction();
-      await runner.query(CREATE_MISSING_ROWS, [
-        inKeyOrder.map((index) => identifiers[index]),
-        inKeyOrder.map((index) => rules[index].layer),
-        new Date(nowMs),
-      ]);
-      const rows = await lockRows(runner, identifiers);
-      const { result, counters } = evaluateRules(
-        rules,
-        rules.map((rule, index) => counterOf(rule, rows[index])),
-        nowMs,
-      );
-      if (!result.allowed) {
-        await runner.rollbackTransaction();
+      return await this.sql.transaction(async (transaction) => {
+        await transaction.rows(CREATE_MISSING_ROWS, [
+          inKeyOrder.map((index) => identifiers[index]),
+          inKeyOrder.map((index) => rules[index].layer),
+          new Date(nowMs),
+        ]);
+        const rows = await lockRows(transaction, identifiers);
+        const { result, counters } = evaluateRules(
+          rules,
+          rules.map((rule, index) => counterOf(rule, rows[index])),
+          nowMs,
+        );
+        if (!result.allowed) throw new Refusal(result);
+        await transaction.rows(WRITE_ROWS, [
+          JSON.stringify(
+            rules.map((rule, index) => rowValues(rule, rows[index].id, counters[index])),
+          ),
+        ]);
         return result;
-      }
-      await runner.query(WRITE_ROWS, [
-        JSON.stringify(
-          rules.map((rule, index) => rowValues(rule, rows[index].id, counters[index])),
-        ),
-      ]);
-      await runner.commitTransaction();
-      return result;
+      });
     } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (error instanceof Refusal) return error.result;
       throw error;
-    } finally {
-      await runner.release();
     }
   }
 }
@@ -159,8 +157,8 @@ export function storageIdentifier(key: string): string {
   return key.length <= 64 ? key : createHash('sha256').update(key).digest('hex');
 }
 
-async function lockRows(runner: QueryRunner, identifiers: string[]): Promise<LockedRow[]> {
-  const locked = (await runner.query(LOCK_ROWS, [identifiers])) as LockedRow[];
+async function lockRows(transaction: SqlTransaction, identifiers: string[]): Promise<LockedRow[]> {
+  const locked = await transaction.rows<LockedRow>(LOCK_ROWS, [identifiers]);
   const byIdentifier = new Map(locked.map((row) => [row.identifier, row]));
   return identifiers.map((identifier) => {
     const row = byIdentifier.get(identifier);

@@ -1,26 +1,28 @@
-import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 
 /**
- * Which instance evaluates alerts: the one holding a PostgreSQL session-level advisory lock, on a
- * connection of its own kept for as long as it is the evaluator. Holding it across evaluations
- * (not only during one) keeps the rules on instance-local data, like webhook failures, from
- * flapping as evaluation moves between instances; when the instance dies, PostgreSQL drops the
- * lock with its connection and another one takes over at its next evaluation.
+ * A PostgreSQL session-level advisory lock, on a connection of its own rather than a pooled one:
+ * holding it never holds back the pool (the embedded database's has a single connection), and a
+ * crashed instance's lock goes with its connection. Which instance runs a periodic job (the
+ * expiry sweep, retention, the alert evaluator) is the one that holds its lock.
  */
-export class EvaluatorLock {
-  private readonly logger = new Logger('AlertEvaluator');
+export class SessionLock {
   private client?: Client;
 
-  /** `url` undefined: the embedded database, which only one process can open anyway. */
+  /**
+   * `url` undefined: the embedded database, which only one process can open anyway (the lock is
+   * always this instance's). `key`: any constant unique among this database's advisory locks.
+   */
   constructor(
     private readonly url: string | undefined,
     private readonly key: number,
+    private readonly applicationName: string,
   ) {}
 
   /**
-   * Whether this instance is (or has just become) the evaluator. Throws when the database cannot
-   * be reached: the evaluation fails and is retried with back-off (RecurringTask).
+   * Whether this instance holds the lock now, taking it when it is free. A lock already held is
+   * checked on its connection first: a lost connection took it, and it is taken again if it can
+   * be. Throws when the database cannot be reached.
    */
   async acquire(): Promise<boolean> {
     if (!this.url) return true;
@@ -34,13 +36,13 @@ export class EvaluatorLock {
     }
     const client = new Client({
       connectionString: this.url,
-      application_name: 'sms-alert-evaluator',
+      application_name: this.applicationName,
       connectionTimeoutMillis: 3_000,
-      // The check of a held lock must not wait for a server that stopped answering.
+      // Checking a held lock must not wait for a server that stopped answering.
       query_timeout: 5_000,
       keepAlive: true,
     });
-    // A lost connection took the lock with it; the next acquire() finds out and reconnects.
+    // A lost connection drops the lock; whoever holds it finds out at the next acquire().
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -50,7 +52,6 @@ export class EvaluatorLock {
       );
       if (rows[0]?.locked) {
         this.client = client;
-        this.logger.log('this instance evaluates the alert rules');
         return true;
       }
     } catch (error) {
