@@ -98,7 +98,7 @@ export class AuthService {
     input: PhoneInput & RequestOrigin & { password: string },
   ): Promise<TokensResponseDto | TwoFactorChallengeDto> {
     const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
-    const attempt = { e164: phone.e164, ip: input.clientIp };
+    const attempt = this.limits.guessAttempt(phone.e164, input.clientIp);
     await this.limits.consumePassword(attempt, this.config.passwordAttempts);
     const user = await this.users.findByPhoneHash(this.phoneHash(phone));
     // Unknown numbers are checked against a dummy hash: same work, same time, same answer.
@@ -162,7 +162,10 @@ export class AuthService {
     if (!updated) throw new InvalidProofError();
     await this.refreshTokens.revokeAllOf(user.id);
     await this.revocations.revokeVersionsBelow(user.id, updated.tokenVersion);
-    await this.limits.clearPassword({ e164: phone.e164, ip: input.clientIp }, 'new-password');
+    await this.limits.clearPassword(
+      this.limits.guessAttempt(phone.e164, input.clientIp),
+      'new-password',
+    );
     this.logger.log({ userId: user.id }, 'password reset by SMS; every session ended');
     await this.notifier.notify(phone.e164, 'password_changed');
   }
@@ -228,7 +231,7 @@ export class AuthService {
     if (newPhone.e164 === user.phoneNumber) throw new SamePhoneNumberError();
 
     if (input.currentPassword !== undefined) {
-      const attempt = { e164: user.phoneNumber, ip: input.clientIp };
+      const attempt = this.limits.guessAttempt(user.phoneNumber, input.clientIp);
       await this.limits.consumePassword(attempt, this.config.passwordAttempts);
       if (!(await this.passwords.verify(user.passwordHash, input.currentPassword))) {
         throw new InvalidCredentialsError();

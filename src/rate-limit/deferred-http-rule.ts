@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import { RequestSlot } from '../common/request-context';
 import { WindowRule } from './store/rate-limit-store';
 
 /** What HttpThrottlerGuard would have counted for one request: @nestjs/throttler's terms. */
@@ -17,11 +18,8 @@ export const DEFERS_HTTP_THROTTLE = 'rate-limit:defers-http-throttle';
  */
 export const DefersHttpThrottle = (): MethodDecorator => SetMetadata(DEFERS_HTTP_THROTTLE, true);
 
-/**
- * Requests whose guard applies the generic per-IP rule together with its own rules (see
- * HttpThrottlerGuard), keyed by the request object so nothing outlives the request.
- */
-const deferred = new WeakMap<object, HttpThrottle>();
+/** The throttle HttpThrottlerGuard left to the route's own guard, in the request's context. */
+const deferred = new RequestSlot<HttpThrottle>('deferred-http-throttle');
 
 /** The layer of the generic per-route rule; its key is the route and the client's address. */
 export const HTTP_LAYER = 'http';
@@ -30,13 +28,11 @@ export function httpRule({ key, limit, ttl }: HttpThrottle): WindowRule {
   return { type: 'window', layer: HTTP_LAYER, key: `http:${key}`, limit, windowMs: ttl };
 }
 
-export function deferHttpThrottle(request: object, throttle: HttpThrottle): void {
-  deferred.set(request, throttle);
+export function deferHttpThrottle(throttle: HttpThrottle): void {
+  deferred.set(throttle);
 }
 
-/** The throttle HttpThrottlerGuard left to the SMS guard for this request; once. */
-export function takeDeferredHttpThrottle(request: object): HttpThrottle | undefined {
-  const throttle = deferred.get(request);
-  deferred.delete(request);
-  return throttle;
+/** The throttle HttpThrottlerGuard left to the route's guard for this request; once. */
+export function takeDeferredHttpThrottle(): HttpThrottle | undefined {
+  return deferred.take();
 }

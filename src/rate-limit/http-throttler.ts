@@ -102,7 +102,7 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
     const { req } = this.getRequestResponse(request.context);
     const tracker = await request.getTracker(req, request.context);
     const key = request.generateKey(request.context, tracker, request.throttler.name ?? 'default');
-    deferHttpThrottle(req, { key, limit: request.limit, ttl: request.ttl });
+    deferHttpThrottle({ key, limit: request.limit, ttl: request.ttl });
     return true;
   }
 

@@ -8,6 +8,7 @@ import { loadConfiguration } from '../config/load-configuration';
 import { PhoneService } from '../phone/phone.service';
 import { RateLimitService } from './abuse/rate-limit.service';
 import { InMemoryVerifications } from '../../test/fakes/in-memory-verifications';
+import { SmsRequests } from './abuse/sms-request';
 import { CodeChecker } from './code-checker';
 import { ProviderTiming } from './provider-timing';
 import { SmsProvider } from './providers/sms-provider';
@@ -64,11 +65,13 @@ function setUp(options: { provider?: Partial<SmsProvider> } = {}) {
   const provider = { name: 'twilio-verify', ownsCodes: true, ...options.provider } as SmsProvider;
   const providers = { byName: () => provider } as unknown as SmsProviders;
   const clock: Clock = { now: () => NOW };
+  const phones = new PhoneService(config);
   const checker = new CodeChecker(
     verifications.asRepository(),
     new VerificationResources(hasher, new FixedRandom(), config),
     new ProviderTiming(config),
-    new PhoneService(config),
+    phones,
+    new SmsRequests(phones, hasher),
     providers,
     limits as unknown as RateLimitService,
     bus,

@@ -8,6 +8,7 @@ import { RandomSource } from '../common/random';
 import { Configuration } from '../config/configuration';
 import { PhoneService } from '../phone/phone.service';
 import { RateLimitService } from './abuse/rate-limit.service';
+import { SmsRequests } from './abuse/sms-request';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { deferProofOutcome } from './proof-outcome.interceptor';
 import { ProviderTiming } from './provider-timing';
@@ -30,8 +31,6 @@ export interface CheckVerificationInput {
   countryCode?: string;
   /** For the code-check limits, which are per client (Hasher.hashClient). */
   clientIp: string;
-  /** The number SmsRateLimitGuard already applied the client's code-check limit to. */
-  limitsAppliedTo?: string;
   /** An auth endpoint's proof: its `verified` event waits for the endpoint's answer. */
   asProof?: boolean;
 }
@@ -68,6 +67,7 @@ export class CodeChecker {
     private readonly resources: VerificationResources,
     private readonly timing: ProviderTiming,
     private readonly phones: PhoneService,
+    private readonly requests: SmsRequests,
     private readonly providers: SmsProviders,
     private readonly limits: RateLimitService,
     private readonly events: SmsEvents,
@@ -80,12 +80,14 @@ export class CodeChecker {
   }
 
   async check(input: CheckVerificationInput): Promise<VerificationResponseDto> {
-    const phone = this.phones.normalize(input.phoneNumber, input.countryCode);
-    const phoneHash = this.hasher.hash('phone', phone.e164);
-    const guess = { e164: phone.e164, ip: input.clientIp };
+    // On /sms/verify-code the route's guard already worked out the number and its hashes.
+    const known = this.requests.current(input);
+    const phone = known?.phone ?? this.phones.normalize(input.phoneNumber, input.countryCode);
+    const guess = known ?? this.requests.subject(input, phone, input.clientIp);
+    const { phoneHash } = guess;
     // Every code check passes here (verify-code and the auth endpoints), so does the client's
-    // limit, unless the route's guard applied it to this very number already.
-    if (input.limitsAppliedTo !== phone.e164) await this.limits.consumeCodeCheck(guess);
+    // limit, unless the route's guard applied it to this very request already.
+    if (!known?.codeCheckCounted) await this.limits.consumeCodeCheck(guess);
     const now = this.clock.now();
     const checked: CheckedNumber = {
       phoneHash,

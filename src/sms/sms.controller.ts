@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Ip, Post, Req } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Ip, Post } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponse } from '../common/errors/api-error-response.decorator';
 import { RequestValidationError, ServiceUnavailableError } from '../common/errors/product-error';
@@ -6,7 +6,6 @@ import { PhoneInvalidError } from '../phone/phone.errors';
 import { RateLimitUnavailableError } from '../rate-limit/rate-limit.errors';
 import { SmsBudgetExhaustedError } from './abuse/budget/budget.errors';
 import { SmsRateLimit } from './abuse/sms-rate-limit.decorator';
-import { sendCapsFullFor, verifyLimitsAppliedTo } from './abuse/sms-rate-limit.guard';
 import { SendVerificationDto } from './dto/send-verification.dto';
 import { VerificationResponseDto } from './dto/verification-response.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
@@ -98,7 +97,6 @@ export class SmsController {
   send(
     @Body() body: SendVerificationDto,
     @Ip() clientIp: string,
-    @Req() request: object,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<VerificationResponseDto> {
     return this.sender.send({
@@ -108,7 +106,6 @@ export class SmsController {
       locale: body.locale,
       acceptLanguage,
       clientIp,
-      fullCaps: sendCapsFullFor(request),
     });
   }
 
@@ -139,18 +136,13 @@ export class SmsController {
     new RateLimitUnavailableError(undefined),
     new ServiceUnavailableError(),
   )
-  verify(
-    @Body() body: VerifyCodeDto,
-    @Ip() clientIp: string,
-    @Req() request: object,
-  ): Promise<VerificationResponseDto> {
+  verify(@Body() body: VerifyCodeDto, @Ip() clientIp: string): Promise<VerificationResponseDto> {
     return this.codes.check({
       phoneNumber: body.phoneNumber,
       code: body.code,
       purpose: body.purpose,
       countryCode: body.countryCode,
       clientIp,
-      limitsAppliedTo: verifyLimitsAppliedTo(request),
     });
   }
 }

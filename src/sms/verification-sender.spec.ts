@@ -11,6 +11,7 @@ import { PumpingGuardService } from './abuse/pumping/pumping-guard.service';
 import { ActiveHold } from './abuse/pumping/sms-hold.repository';
 import { RateLimitService } from './abuse/rate-limit.service';
 import { InMemoryVerifications } from '../../test/fakes/in-memory-verifications';
+import { SmsRequests } from './abuse/sms-request';
 import { CarrierLookupService } from './carrier-lookup.service';
 import { CodeDelivery } from './code-delivery';
 import { DeliveryFilters } from './delivery-filters';
@@ -103,6 +104,7 @@ function setUp(options: { hold?: ActiveHold; verifiedBefore?: boolean } = {}) {
   } as unknown as PumpingGuardService;
   const repository = verifications.asRepository();
   const resources = new VerificationResources(hasher, random, config);
+  const phones = new PhoneService(config);
   const sender = new VerificationSender(
     repository,
     new CodeDelivery(
@@ -115,7 +117,8 @@ function setUp(options: { hold?: ActiveHold; verifiedBefore?: boolean } = {}) {
     ),
     resources,
     new ProviderTiming(config),
-    new PhoneService(config),
+    phones,
+    new SmsRequests(phones, hasher),
     providers,
     { consumeSparedSend: async () => true } as unknown as RateLimitService,
     pumping,

@@ -12,7 +12,8 @@ import { NormalizedPhone, PhoneService } from '../phone/phone.service';
 import { PhoneCountryNotSupportedError, PhoneTypeNotAllowedError } from '../phone/phone.errors';
 import { SpendBudgetService } from './abuse/budget/spend-budget.service';
 import { PumpingGuardService } from './abuse/pumping/pumping-guard.service';
-import { RateLimitService, SendCapLayer } from './abuse/rate-limit.service';
+import { RateLimitService } from './abuse/rate-limit.service';
+import { SmsRequests } from './abuse/sms-request';
 import { CAPPED, CodeDelivery, HELD, Target } from './code-delivery';
 import { DeliveryFilters } from './delivery-filters';
 import { VerificationResponseDto } from './dto/verification-response.dto';
@@ -36,8 +37,6 @@ export interface SendVerificationInput {
   acceptLanguage?: string;
   /** Where the request came from: pumping statistics count the networks sends come from. */
   clientIp?: string;
-  /** The send caps SmsRateLimitGuard found full: only numbers with history get this code. */
-  fullCaps?: readonly SendCapLayer[];
 }
 
 /**
@@ -56,6 +55,7 @@ export class VerificationSender {
     private readonly resources: VerificationResources,
     private readonly timing: ProviderTiming,
     private readonly phones: PhoneService,
+    private readonly requests: SmsRequests,
     private readonly providers: SmsProviders,
     private readonly limits: RateLimitService,
     private readonly pumping: PumpingGuardService,
@@ -82,17 +82,17 @@ export class VerificationSender {
   }
 
   async send(input: SendVerificationInput): Promise<VerificationResponseDto> {
-    const phone = this.normalizeForSend(input);
-    const prefix = this.phones.prefixOf(phone.e164);
+    // On /sms/send-verification the route's guard already worked out the number and its hashes,
+    // and which send caps were full (only numbers with history get a code past those).
+    const known = this.requests.current(input);
+    const subject =
+      known ?? this.requests.subject(input, this.normalizeForSend(input), input.clientIp ?? '');
+    const { phone, prefix } = subject;
     const target: Target = {
       phone,
-      phoneHash: this.hasher.hash('phone', phone.e164),
-      prefixHash: this.hasher.hash('phone-prefix', prefix),
-      // 128 bits of the HMAC tell networks apart as well as 256, in half the column.
-      clientNetworkHash:
-        input.clientIp === undefined
-          ? null
-          : this.hasher.hashClientNetwork(input.clientIp).slice(0, 32),
+      phoneHash: subject.phoneHash,
+      prefixHash: subject.prefixHash,
+      clientNetworkHash: input.clientIp === undefined ? null : subject.clientNetworkHash,
     };
     const locale = resolveLocale(
       { requested: input.locale, acceptLanguage: input.acceptLanguage, country: phone.country },
@@ -103,7 +103,7 @@ export class VerificationSender {
 
     // Every check of every send, whatever the number and whether or not a hold applies, started
     // together: which of them mattered must not show in the time the answer takes.
-    const fullCaps = input.fullCaps ?? [];
+    const fullCaps = known?.fullCaps ?? [];
     const [refusal, hold, verifiedBefore] = await Promise.all([
       this.filters.refusal({
         e164: phone.e164,

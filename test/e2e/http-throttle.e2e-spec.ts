@@ -1,3 +1,5 @@
+import { Hasher } from '../../src/common/hasher';
+import { PhoneService } from '../../src/phone/phone.service';
 import { RateLimitStore } from '../../src/rate-limit/store/rate-limit-store';
 import { RELAXED_LIMITS } from '../support/relaxed-limits';
 import { TestApp, startTestApp } from '../support/test-app';
@@ -64,6 +66,26 @@ describe('HTTP_THROTTLE_LIMIT on the SMS routes', () => {
 
     // Another client is not affected.
     await send({ phoneNumber: freshNumber(), purpose: 'registration' }, '198.51.100.2').expect(200);
+  });
+
+  it('reads a send and a code check once: one normalization and one HMAC of the number each', async () => {
+    const normalize = jest.spyOn(service.app.get(PhoneService), 'normalize');
+    const hash = jest.spyOn(service.app.get(Hasher), 'hash');
+    const phoneNumber = freshNumber();
+    try {
+      await send({ phoneNumber, purpose: 'registration' }, '198.51.100.20').expect(200);
+      expect(normalize).toHaveBeenCalledTimes(1);
+      expect(hash.mock.calls.filter(([domain]) => domain === 'phone')).toHaveLength(1);
+
+      normalize.mockClear();
+      hash.mockClear();
+      await verify({ phoneNumber, code: '000000', purpose: 'registration' }, '198.51.100.20');
+      expect(normalize).toHaveBeenCalledTimes(1);
+      expect(hash.mock.calls.filter(([domain]) => domain === 'phone')).toHaveLength(1);
+    } finally {
+      normalize.mockRestore();
+      hash.mockRestore();
+    }
   });
 
   it('counts requests whose body is refused before any SMS limit applies', async () => {

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { toEnvelope } from '../../common/errors/http-exception.filter';
-import { PhoneService } from '../../phone/phone.service';
 import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import { RateLimitService } from './rate-limit.service';
 import { SmsRateLimitRouteConfig } from './sms-rate-limit.guard';
-import { sendAttemptOf, smsSubjectOf } from './sms-request';
+import { SmsRequests } from './sms-request';
 
 /**
  * Answers a send whose refusal this instance already holds (KnownRefusals) in a Fastify hook,
@@ -16,7 +15,7 @@ import { sendAttemptOf, smsSubjectOf } from './sms-request';
 @Injectable()
 export class KnownRefusalResponder {
   constructor(
-    private readonly phones: PhoneService,
+    private readonly requests: SmsRequests,
     private readonly limits: RateLimitService,
   ) {}
 
@@ -37,10 +36,9 @@ export class KnownRefusalResponder {
     const config = request.routeOptions.config as SmsRateLimitRouteConfig | undefined;
     if (config?.smsRateLimit !== 'send') return undefined;
     try {
-      const subject = smsSubjectOf(request.body, this.phones);
-      return (
-        subject && this.limits.knownSendRefusal(sendAttemptOf(subject, request.ip, this.phones))
-      );
+      // Kept in the request's context: the guard reuses it when the validated body is the same.
+      const subject = this.requests.of(request.body, request.ip);
+      return subject && this.limits.knownSendRefusal(subject);
     } catch {
       // Whatever went wrong happens again in SmsRateLimitGuard, which answers it properly.
       return undefined;

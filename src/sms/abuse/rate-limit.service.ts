@@ -34,18 +34,19 @@ import {
 } from '../../rate-limit/store/rate-limit-store';
 
 export interface SendAttempt {
-  e164: string;
-  /** E.164 minus its last 4 digits: the range adjacent-number sweeps walk through. */
-  prefix: string;
+  /** HMACs of the number and of its range (E.164 minus its last 4 digits). */
+  phoneHash: string;
+  prefixHash: string;
   country: string;
   purpose: Purpose;
-  ip: string;
+  /** The client's address group (Hasher.hashClient). */
+  clientHash: string;
 }
 
-/** A code check or password attempt: the number it names and the address it came from. */
+/** A code check or password attempt: the number it names and the client it came from, hashed. */
 export interface GuessAttempt {
-  e164: string;
-  ip: string;
+  phoneHash: string;
+  clientHash: string;
 }
 
 /** Who a refusal is reported about: hashes only. */
@@ -154,9 +155,9 @@ export class RateLimitService {
    * as for consumeSend.
    */
   async consumeCodeCheck(attempt: GuessAttempt, httpRule?: WindowRule): Promise<void> {
-    const rules = codeCheckRules(this.hasher.hashClient(attempt.ip), this.config);
+    const rules = codeCheckRules(attempt.clientHash, this.config);
     if (httpRule) rules.push(httpRule);
-    await this.consume(rules, { phoneHash: this.hasher.hash('phone', attempt.e164) });
+    await this.consume(rules, { phoneHash: attempt.phoneHash });
   }
 
   /**
@@ -211,11 +212,13 @@ export class RateLimitService {
     }
   }
 
-  private guessSubject(attempt: GuessAttempt): GuessSubject {
-    return {
-      phoneHash: this.hasher.hash('phone', attempt.e164),
-      clientHash: this.hasher.hashClient(attempt.ip),
-    };
+  /** The guess attempt of a number and a client address, for callers that have no SmsRequest. */
+  guessAttempt(e164: string, ip: string): GuessAttempt {
+    return { phoneHash: this.hasher.hash('phone', e164), clientHash: this.hasher.hashClient(ip) };
+  }
+
+  private guessSubject({ phoneHash, clientHash }: GuessAttempt): GuessSubject {
+    return { phoneHash, clientHash };
   }
 
   /**
@@ -265,18 +268,18 @@ export class RateLimitService {
   }
 
   private sendRules(attempt: SendAttempt): { rules: LimitRule[]; subject: Subject } {
-    const phoneHash = this.hasher.hash('phone', attempt.e164);
+    const { phoneHash, purpose, country } = attempt;
     const rules = sendRules(
       {
         phoneHash,
-        prefixHash: this.hasher.hash('phone-prefix', attempt.prefix),
-        country: attempt.country,
-        purpose: attempt.purpose,
-        ipHash: this.hasher.hashClient(attempt.ip),
+        prefixHash: attempt.prefixHash,
+        country,
+        purpose,
+        ipHash: attempt.clientHash,
       },
       this.config,
     );
-    return { rules, subject: { phoneHash, purpose: attempt.purpose, country: attempt.country } };
+    return { rules, subject: { phoneHash, purpose, country } };
   }
 
   /** A store failure fails closed. */

@@ -11,6 +11,7 @@ import { SmsHold } from './pumping/sms-hold.entity';
 import { SmsHoldRepository } from './pumping/sms-hold.repository';
 import { RateLimitService } from './rate-limit.service';
 import { SmsRateLimitGuard } from './sms-rate-limit.guard';
+import { SmsRequests } from './sms-request';
 
 /**
  * SMS abuse protection on the generic limiter (RateLimitModule): the product's limit policies,
@@ -20,6 +21,7 @@ import { SmsRateLimitGuard } from './sms-rate-limit.guard';
   imports: [TypeOrmModule.forFeature([SmsHold, DailySpend]), PhoneModule, RateLimitModule],
   controllers: [HoldsController],
   providers: [
+    SmsRequests,
     RateLimitService,
     SmsRateLimitGuard,
     KnownRefusalResponder,
@@ -28,6 +30,7 @@ import { SmsRateLimitGuard } from './sms-rate-limit.guard';
     SpendBudgetService,
   ],
   exports: [
+    SmsRequests,
     RateLimitService,
     SmsRateLimitGuard,
     PumpingGuardService,

@@ -4,7 +4,6 @@ import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestValidationError } from '../../common/errors/product-error';
 import { RequestValidationPipe } from '../../common/request-validation';
-import { PhoneService } from '../../phone/phone.service';
 import {
   HTTP_LAYER,
   HttpThrottle,
@@ -12,8 +11,8 @@ import {
   takeDeferredHttpThrottle,
 } from '../../rate-limit/deferred-http-rule';
 import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
-import { RateLimitService, SendCapLayer } from './rate-limit.service';
-import { sendAttemptOf, smsSubjectOf } from './sms-request';
+import { RateLimitService } from './rate-limit.service';
+import { SmsRequests } from './sms-request';
 
 export const SMS_RATE_LIMIT_KIND = 'sms-rate-limit-kind';
 export const SMS_RATE_LIMIT_BODY = 'sms-rate-limit-body';
@@ -34,12 +33,12 @@ export interface SmsRateLimitRouteConfig {
  * that send nothing, and its owner would get a 429. The route receives the validated DTO.
  *
  * On /sms/verify-code it applies the client's code-check limit the same way and notes it on the
- * request, so CodeChecker.check, which applies it on every other path (the auth endpoints
- * that accept a code), does not count the request twice. The phone's guess limits are applied by
+ * request's SmsRequest, so CodeChecker.check, which applies it on every other path (the auth
+ * endpoints that accept a code), does not count the request twice. The phone's guess limits are applied by
  * CodeChecker.check alone, once it knows the check names a live verification.
  *
- * A send past a full country or global cap is let through with the caps noted on the request
- * (sendCapsFullFor): VerificationSender, which knows the number's history, decides whether it
+ * A send past a full country or global cap is let through with the caps noted on the request's
+ * SmsRequest (`fullCaps`): VerificationSender, which knows the number's history, decides whether it
  * delivers anything. A 429 from those caps would let any stranger cut a country off.
  *
  * The route's generic per-IP rule (HttpThrottlerGuard left it here) goes into the same consume()
@@ -53,7 +52,7 @@ export class SmsRateLimitGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly phones: PhoneService,
+    private readonly requests: SmsRequests,
     private readonly limits: RateLimitService,
     @InjectThrottlerStorage() private readonly throttlerStorage: ThrottlerStorage,
   ) {}
@@ -64,26 +63,22 @@ export class SmsRateLimitGuard implements CanActivate {
     if (kind === undefined) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const throttle = takeDeferredHttpThrottle(request);
+    const throttle = takeDeferredHttpThrottle();
     const body = await this.validBody(request, this.reflector.get(SMS_RATE_LIMIT_BODY, handler));
-    const subject = body && smsSubjectOf(body, this.phones, kind === 'verify');
+    const subject = body && this.requests.of(body, request.ip, kind === 'verify');
     // The validation pipe (or the handler, for a number libphonenumber refuses) answers it.
     if (!subject) return this.throttleOnly(throttle);
-    const { phone } = subject;
 
     if (kind === 'verify') {
-      await this.limits.consumeCodeCheck(
-        { e164: phone.e164, ip: request.ip },
-        throttle && httpRule(throttle),
-      );
-      verifyLimitsApplied.set(request, phone.e164);
+      await this.limits.consumeCodeCheck(subject, throttle && httpRule(throttle));
+      subject.codeCheckCounted = true;
       return true;
     }
     const { headers, fullCaps } = await this.limits.consumeSend(
-      sendAttemptOf(subject, request.ip, this.phones),
+      subject,
       throttle && httpRule(throttle),
     );
-    if (fullCaps.length > 0) sendCapsFull.set(request, fullCaps);
+    subject.fullCaps = fullCaps;
     void reply.headers({ ...headers });
     return true;
   }
@@ -109,20 +104,4 @@ export class SmsRateLimitGuard implements CanActivate {
       throw new RateLimitedError(HTTP_LAYER, limit, record.timeToBlockExpire, true);
     return true;
   }
-}
-
-/** The number whose client code-check limit the guard applied for this request. */
-const verifyLimitsApplied = new WeakMap<object, string>();
-
-/** The E.164 number SmsRateLimitGuard already counted this request's code check for, if any. */
-export function verifyLimitsAppliedTo(request: object): string | undefined {
-  return verifyLimitsApplied.get(request);
-}
-
-/** The send caps the guard found full for this request (RateLimitService.consumeSend). */
-const sendCapsFull = new WeakMap<object, SendCapLayer[]>();
-
-/** The country or global caps that were full when this send was counted; empty when none. */
-export function sendCapsFullFor(request: object): SendCapLayer[] {
-  return sendCapsFull.get(request) ?? [];
 }
