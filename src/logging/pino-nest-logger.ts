@@ -1,7 +1,11 @@
 import { LoggerService } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { requestContext } from '../common/request-context';
 
-/** Routes Nest's Logger (framework and product code) into the structured pino logger. */
+/**
+ * Routes Nest's Logger (framework and product code) into the structured pino logger. A line
+ * written while serving a request carries its id (`reqId`, as Fastify's own request lines do).
+ */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly root: Logger) {}
 
@@ -37,6 +41,8 @@ export class PinoNestLogger implements LoggerService {
     const context =
       typeof parameters[parameters.length - 1] === 'string' ? parameters.pop() : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
+    const requestId = requestContext.getStore()?.requestId;
+    if (requestId !== undefined) fields.reqId = requestId;
     if (
       level === 'error' &&
       typeof parameters[0] === 'string' &&

@@ -393,9 +393,14 @@ describe('Auth flows over HTTP (PostgreSQL, Redis, fake Twilio Messaging)', () =
       const first = await client.register(phoneNumber, PASSWORD);
       const second = await client.loginWithSms(phoneNumber);
       const code = await client.code(phoneNumber, 'password_reset');
-      await client
+      const reset = await client
         .post('/auth/reset-password-sms', { phoneNumber, code, newPassword: NEW_PASSWORD })
         .expect(204);
+      // The service's own log line is tied to the request that wrote it.
+      const line = service.logs.find(
+        (entry) => entry.msg === 'password reset by SMS; every session ended',
+      );
+      expect(line?.reqId).toBe(reset.headers['x-request-id']);
 
       for (const session of [first, second]) {
         const refreshed = await client
