@@ -22,7 +22,8 @@ import {
   VerificationNotFoundError,
 } from './sms.errors';
 import { VerificationResources } from './verification-resources';
-import { VerificationRepository, VerificationRow } from './verification.repository';
+import { VerificationRepository } from './verification.repository';
+import { VerificationRow } from './verification.rows';
 
 export interface CheckVerificationInput {
   phoneNumber: string;

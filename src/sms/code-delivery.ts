@@ -13,7 +13,8 @@ import { Purpose } from '../common/purpose';
 import { ProviderFailure, SendCodeReceipt, SmsProvider } from './providers/sms-provider';
 import { SmsConfig } from './sms.config';
 import { SmsTextService } from './texts/sms-text.service';
-import { VerificationRepository, VerificationRow } from './verification.repository';
+import { VerificationRepository } from './verification.repository';
+import { VerificationRow } from './verification.rows';
 
 /** The number a send goes to, with its keys. */
 export interface Target {

@@ -10,7 +10,8 @@ import { RecurringTask } from '../common/recurring-task';
 import { SmsEvents, lifecycleStatus } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
-import { EndedVerification, VerificationRepository } from './verification.repository';
+import { VerificationRepository } from './verification.repository';
+import { EndedVerification } from './verification.rows';
 
 /** Any constant unique among this database's advisory locks ("SMSX"). */
 export const EXPIRY_SWEEP_LOCK_KEY = 0x534d5358;

@@ -5,7 +5,7 @@ import { RandomSource } from '../common/random';
 import { Configuration } from '../config/configuration';
 import { TwilioConfig } from './sms.config';
 import { VerificationResponseDto } from './dto/verification-response.dto';
-import { VerificationRow } from './verification.repository';
+import { VerificationRow } from './verification.rows';
 
 /**
  * A verification as the client sees it: Twilio Verify's resource, field for field, whichever

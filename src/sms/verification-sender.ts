@@ -27,7 +27,8 @@ import { VerificationResendLimitError } from './sms.errors';
 import { resolveLocale } from './texts/locale-resolver';
 import { VerificationResources } from './verification-resources';
 import { DeliveryChannel } from './verification.entity';
-import { VerificationRepository, VerificationRow } from './verification.repository';
+import { VerificationRepository } from './verification.repository';
+import { VerificationRow } from './verification.rows';
 
 export interface SendVerificationInput {
   phoneNumber: string;

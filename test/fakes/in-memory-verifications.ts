@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Purpose } from '../../src/common/purpose';
+import { VerificationRepository } from '../../src/sms/verification.repository';
 import {
   Approval,
   AttemptToCount,
   NewVerification,
   ProviderSids,
   ResendOutcome,
-  VerificationRepository,
   VerificationRow,
-} from '../../src/sms/verification.repository';
+} from '../../src/sms/verification.rows';
 
 interface StoredVerification extends VerificationRow {
   phoneHash: string;

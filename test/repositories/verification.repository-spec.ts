@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Purpose } from '../../src/common/purpose';
-import { NewVerification, VerificationRepository } from '../../src/sms/verification.repository';
+import { VerificationRepository } from '../../src/sms/verification.repository';
+import { NewVerification } from '../../src/sms/verification.rows';
 import { RepositoryDatabase, openRepositoryDatabase } from '../support/repository-database';
 
 /**
