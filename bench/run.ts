@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { Hasher } from '../src/common/hasher';
 import { ConfigurationError } from '../src/config/configuration-error';
 import { loadConfiguration } from '../src/config/load-configuration';
-import { RateLimitConfig } from '../src/rate-limit/rate-limit.config';
+import { SmsLimitsConfig } from '../src/sms/abuse/abuse.config';
 import { RELAXED_LIMITS } from '../test/support/relaxed-limits';
 import { AppProcess, deployedNodeFlags } from './support/app.process';
 import { summarizeCpuProfile } from './support/cpu-profile';
@@ -206,7 +206,7 @@ interface Context {
   redis: Redis;
   redisPrefix: string;
   hasher: Hasher;
-  rateLimitConfig: RateLimitConfig;
+  smsLimits: SmsLimitsConfig;
   environment: (twilioBaseUrl: string) => Record<string, string>;
   twilioUrl: string;
   /** Seconds the whole run may still spend waiting for other users' load to pass. */
@@ -394,7 +394,7 @@ function seedAttacker(context: Context, attacker: string): Promise<void> {
     keyPrefix: context.redisPrefix,
     e164: attacker,
     hits: 50,
-    config: context.rateLimitConfig,
+    config: context.smsLimits,
     hasher: context.hasher,
     nowMs: Date.now(),
   });
@@ -871,7 +871,7 @@ async function run(cleanup: Cleanup): Promise<void> {
     redis,
     redisPrefix,
     hasher: new Hasher(hashSecret),
-    rateLimitConfig: configuration.rateLimit,
+    smsLimits: configuration.smsLimits,
     environment,
     twilioUrl,
     quietBudget: { ms: QUIET_WAIT_BUDGET_MS },
@@ -999,7 +999,7 @@ async function run(cleanup: Cleanup): Promise<void> {
       seedRateLimitKeys(redis, {
         keyPrefix: redisPrefix,
         count: SCALE_PHONES,
-        config: configuration.rateLimit,
+        config: configuration.smsLimits,
         hasher: context.hasher,
         nowMs: Date.now(),
       }).then((keys) => [keys, seconds(seedStarted)] as const),

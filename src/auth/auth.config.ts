@@ -1,6 +1,6 @@
 import { Environment } from '../config/environment';
 import type { PasswordLimits } from '../sms/abuse/policies';
-import { PHONE_CEILING_FACTOR } from '../rate-limit/rate-limit.config';
+import { PHONE_CEILING_FACTOR } from '../sms/abuse/abuse.config';
 
 export interface JwtConfig {
   /** HS256 key of access and two-factor tokens. */

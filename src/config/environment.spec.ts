@@ -248,12 +248,12 @@ describe('loadConfiguration', () => {
 
   describe('code-check limits', () => {
     it('puts the per-phone code-check ceiling at ten times the per-client limit unless set', () => {
-      expect(loadConfiguration({}).rateLimit).toMatchObject({
+      expect(loadConfiguration({}).smsLimits).toMatchObject({
         verifyPerPhone: 10,
         verifyPhoneCeiling: 100,
       });
       expect(
-        loadConfiguration({ SMS_VERIFY_PHONE_LIMIT: '4', SMS_VERIFY_PHONE_CEILING: '6' }).rateLimit,
+        loadConfiguration({ SMS_VERIFY_PHONE_LIMIT: '4', SMS_VERIFY_PHONE_CEILING: '6' }).smsLimits,
       ).toMatchObject({ verifyPerPhone: 4, verifyPhoneCeiling: 6 });
       // Below the per-client limit, one client could use up every other's checks again.
       const error = configurationErrorFor({

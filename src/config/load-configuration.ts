@@ -6,15 +6,16 @@ import { appConfigFromEnvironment } from '../app.config';
 import { authConfigFromEnvironment } from '../auth/auth.config';
 import { databaseConfigFromEnvironment } from '../database/database.config';
 import { metricsConfigFromEnvironment } from '../metrics/metrics.config';
-import {
-  budgetConfigFromEnvironment,
-  pumpingConfigFromEnvironment,
-  rateLimitConfigFromEnvironment,
-} from '../rate-limit/rate-limit.config';
+import { rateLimitConfigFromEnvironment } from '../rate-limit/rate-limit.config';
 import { redisConfigFromEnvironment } from '../redis/redis.config';
 import { retentionConfigFromEnvironment } from '../retention/retention.config';
 import { securityConfigFromEnvironment } from '../common/security.config';
 import { phoneConfigFromEnvironment } from '../phone/phone.config';
+import {
+  budgetConfigFromEnvironment,
+  pumpingConfigFromEnvironment,
+  smsLimitsConfigFromEnvironment,
+} from '../sms/abuse/abuse.config';
 import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
 import { Configuration } from './configuration';
 import { ConfigurationError } from './configuration-error';
@@ -75,6 +76,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     sms: smsConfigFromEnvironment(environment, sectionProblems),
     twilio: twilioConfigFromEnvironment(environment),
     rateLimit: rateLimitConfigFromEnvironment(environment, sectionProblems),
+    smsLimits: smsLimitsConfigFromEnvironment(environment, sectionProblems),
     pumping: pumpingConfigFromEnvironment(environment),
     budget: budgetConfigFromEnvironment(environment),
     analytics: analyticsConfigFromEnvironment(environment),
