@@ -1,5 +1,4 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { ValidationError } from 'class-validator';
 import { analyticsConfigFromEnvironment } from '../analytics/analytics.config';
 import { alertsConfigFromEnvironment } from '../analytics/alerts/alerts.config';
 import { appConfigFromEnvironment } from '../app.config';
@@ -19,10 +18,8 @@ import {
 import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
 import { Configuration } from './configuration';
 import { ConfigurationError } from './configuration-error';
-import { Environment } from './environment';
+import { RawEnvironment, readEnvironment } from './environment';
 import { productionProblems } from './production-checks';
-
-type RawEnvironment = Record<string, string | undefined>;
 
 /** Values never echoed in an error message: they are secrets or may carry credentials. */
 const SECRET_VARIABLES = new Set([
@@ -56,14 +53,8 @@ function describe(errors: ValidationError[]): string[] {
  * reads. Throws ConfigurationError naming each bad variable and what is wrong with it.
  */
 export function loadConfiguration(raw: RawEnvironment): Configuration {
-  const environment = plainToInstance(
-    Environment,
-    { ...raw },
-    {
-      exposeDefaultValues: true,
-    },
-  );
-  const problems = describe(validateSync(environment, { forbidUnknownValues: true }));
+  const { environment, errors } = readEnvironment(raw);
+  const problems = describe(errors);
   if (problems.length > 0) throw new ConfigurationError(problems);
 
   const sectionProblems: string[] = [];

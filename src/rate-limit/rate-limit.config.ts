@@ -1,4 +1,5 @@
-import { Environment } from '../config/environment';
+import type { RedisEnvironment } from '../redis/redis.environment';
+import { RateLimitEnvironment } from './rate-limit.environment';
 
 export type RateLimitStoreKind = 'redis' | 'postgres' | 'memory';
 
@@ -13,7 +14,7 @@ export interface RateLimitConfig {
 }
 
 export function rateLimitConfigFromEnvironment(
-  environment: Environment,
+  environment: RateLimitEnvironment & Pick<RedisEnvironment, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
   problems: string[],
 ): RateLimitConfig {
   const redisConfigured = Boolean(environment.REDIS_URL || environment.REDIS_CLUSTER_NODES);

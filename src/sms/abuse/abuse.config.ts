@@ -1,4 +1,4 @@
-import { Environment } from '../../config/environment';
+import { SmsAbuseEnvironment } from './abuse.environment';
 import { PURPOSES, Purpose } from '../../common/purpose';
 
 /** The SMS routes' limit layers (policies.ts); README "Rate limits" explains each layer. */
@@ -64,7 +64,7 @@ function pairs(value: string | undefined): [string, string][] {
 }
 
 export function smsLimitsConfigFromEnvironment(
-  environment: Environment,
+  environment: SmsAbuseEnvironment,
   problems: string[],
 ): SmsLimitsConfig {
   const perPurpose = Object.fromEntries(
@@ -108,7 +108,7 @@ export function smsLimitsConfigFromEnvironment(
   };
 }
 
-export function pumpingConfigFromEnvironment(environment: Environment): PumpingConfig {
+export function pumpingConfigFromEnvironment(environment: SmsAbuseEnvironment): PumpingConfig {
   return {
     mode: environment.SMS_PUMPING_MODE,
     minConversion: environment.SMS_PUMPING_MIN_CONVERSION,
@@ -121,7 +121,7 @@ export function pumpingConfigFromEnvironment(environment: Environment): PumpingC
   };
 }
 
-export function budgetConfigFromEnvironment(environment: Environment): BudgetConfig {
+export function budgetConfigFromEnvironment(environment: SmsAbuseEnvironment): BudgetConfig {
   return {
     dailyBudget: environment.SMS_DAILY_BUDGET,
     currency: environment.SMS_BUDGET_CURRENCY,
