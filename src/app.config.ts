@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
-import { Environment } from './config/environment';
+import { AppEnvironment } from './app.environment';
 
 export type TrustProxy = boolean | number | string[];
 
 export interface AppConfig {
-  environment: Environment['NODE_ENV'];
+  environment: AppEnvironment['NODE_ENV'];
   isProduction: boolean;
   port: number;
   host: string;
-  logLevel: Environment['LOG_LEVEL'];
+  logLevel: AppEnvironment['LOG_LEVEL'];
   /** Allowed browser origins; empty means CORS is off. */
   corsOrigins: string[];
   trustProxy: TrustProxy;
@@ -78,7 +78,7 @@ function parseOrigins(value: string | undefined, problems: string[]): string[] {
 }
 
 function httpConnectionsConfig(
-  environment: Environment,
+  environment: AppEnvironment,
   problems: string[],
 ): HttpConnectionsConfig {
   if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
@@ -101,7 +101,10 @@ function httpConnectionsConfig(
   };
 }
 
-export function appConfigFromEnvironment(environment: Environment, problems: string[]): AppConfig {
+export function appConfigFromEnvironment(
+  environment: AppEnvironment,
+  problems: string[],
+): AppConfig {
   return {
     environment: environment.NODE_ENV,
     isProduction: environment.NODE_ENV === 'production',

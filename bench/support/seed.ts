@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Client } from 'pg';
 import { Hasher } from '../../src/common/hasher';
 import { sendRules } from '../../src/sms/abuse/policies';
-import { RateLimitConfig } from '../../src/rate-limit/rate-limit.config';
+import { SmsLimitsConfig } from '../../src/sms/abuse/abuse.config';
 import { withClient } from './database';
 
 /**
@@ -179,7 +179,7 @@ export async function seedRateLimitKeys(
   options: {
     keyPrefix: string;
     count: number;
-    config: RateLimitConfig;
+    config: SmsLimitsConfig;
     hasher: Hasher;
     nowMs: number;
   },
@@ -231,7 +231,7 @@ export async function seedOverLimitPhone(
     keyPrefix: string;
     e164: string;
     hits: number;
-    config: RateLimitConfig;
+    config: SmsLimitsConfig;
     hasher: Hasher;
     nowMs: number;
   },

@@ -1,4 +1,4 @@
-import { Environment } from '../config/environment';
+import { AnalyticsEnvironment } from './analytics.environment';
 
 export interface AnalyticsConfig {
   enabled: boolean;
@@ -17,7 +17,7 @@ export interface AnalyticsConfig {
   suppressionErrorCodes: Set<string>;
 }
 
-export function analyticsConfigFromEnvironment(environment: Environment): AnalyticsConfig {
+export function analyticsConfigFromEnvironment(environment: AnalyticsEnvironment): AnalyticsConfig {
   return {
     enabled: environment.ENABLE_SMS_ANALYTICS,
     databaseUrl: environment.ANALYTICS_DB_URL,

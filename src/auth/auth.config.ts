@@ -1,6 +1,7 @@
-import { Environment } from '../config/environment';
+import type { SecurityEnvironment } from '../common/security.environment';
+import { AuthEnvironment } from './auth.environment';
 import type { PasswordLimits } from '../sms/abuse/policies';
-import { PHONE_CEILING_FACTOR } from '../rate-limit/rate-limit.config';
+import { PHONE_CEILING_FACTOR } from '../sms/abuse/abuse.config';
 
 export interface JwtConfig {
   /** HS256 key of access and two-factor tokens. */
@@ -27,7 +28,7 @@ export const JWT_ISSUER = 'sms-verification-service';
 export const JWT_AUDIENCE = 'sms-verification-api';
 
 export function authConfigFromEnvironment(
-  environment: Environment,
+  environment: AuthEnvironment & Pick<SecurityEnvironment, 'HASH_SECRET'>,
   problems: string[],
 ): AuthConfig {
   if (environment.JWT_ACCESS_TTL_SECONDS >= environment.JWT_REFRESH_TTL_SECONDS) {

@@ -1,4 +1,4 @@
-import { Environment } from '../config/environment';
+import { SecurityEnvironment } from './security.environment';
 
 export interface SecurityConfig {
   /** Key for every HMAC of phone numbers, IPs, codes and tokens. */
@@ -11,7 +11,7 @@ export interface SecurityConfig {
 
 const DEVELOPMENT_HASH_SECRET = 'development-only-hash-secret-do-not-use-in-production';
 
-export function securityConfigFromEnvironment(environment: Environment): SecurityConfig {
+export function securityConfigFromEnvironment(environment: SecurityEnvironment): SecurityConfig {
   return {
     hashSecret: environment.HASH_SECRET ?? DEVELOPMENT_HASH_SECRET,
     hashSecretConfigured: environment.HASH_SECRET !== undefined,

@@ -6,9 +6,10 @@ import type { SecurityConfig } from '../common/security.config';
 import type { DatabaseConfig } from '../database/database.config';
 import type { MetricsConfig } from '../metrics/metrics.config';
 import type { PhoneConfig } from '../phone/phone.config';
-import type { BudgetConfig, PumpingConfig, RateLimitConfig } from '../rate-limit/rate-limit.config';
+import type { RateLimitConfig } from '../rate-limit/rate-limit.config';
 import type { RedisConfig } from '../redis/redis.config';
 import type { RetentionConfig } from '../retention/retention.config';
+import type { BudgetConfig, PumpingConfig, SmsLimitsConfig } from '../sms/abuse/abuse.config';
 import type { SmsConfig, TwilioConfig } from '../sms/sms.config';
 
 /** The typed configuration, one section per module, read through ConfigService<Configuration, true>. */
@@ -21,6 +22,7 @@ export interface Configuration {
   sms: SmsConfig;
   twilio: TwilioConfig;
   rateLimit: RateLimitConfig;
+  smsLimits: SmsLimitsConfig;
   pumping: PumpingConfig;
   budget: BudgetConfig;
   analytics: AnalyticsConfig;

@@ -1,27 +1,25 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { ValidationError } from 'class-validator';
 import { analyticsConfigFromEnvironment } from '../analytics/analytics.config';
 import { alertsConfigFromEnvironment } from '../analytics/alerts/alerts.config';
 import { appConfigFromEnvironment } from '../app.config';
 import { authConfigFromEnvironment } from '../auth/auth.config';
 import { databaseConfigFromEnvironment } from '../database/database.config';
 import { metricsConfigFromEnvironment } from '../metrics/metrics.config';
-import {
-  budgetConfigFromEnvironment,
-  pumpingConfigFromEnvironment,
-  rateLimitConfigFromEnvironment,
-} from '../rate-limit/rate-limit.config';
+import { rateLimitConfigFromEnvironment } from '../rate-limit/rate-limit.config';
 import { redisConfigFromEnvironment } from '../redis/redis.config';
 import { retentionConfigFromEnvironment } from '../retention/retention.config';
 import { securityConfigFromEnvironment } from '../common/security.config';
 import { phoneConfigFromEnvironment } from '../phone/phone.config';
+import {
+  budgetConfigFromEnvironment,
+  pumpingConfigFromEnvironment,
+  smsLimitsConfigFromEnvironment,
+} from '../sms/abuse/abuse.config';
 import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
 import { Configuration } from './configuration';
 import { ConfigurationError } from './configuration-error';
-import { Environment } from './environment';
+import { RawEnvironment, readEnvironment } from './environment';
 import { productionProblems } from './production-checks';
-
-type RawEnvironment = Record<string, string | undefined>;
 
 /** Values never echoed in an error message: they are secrets or may carry credentials. */
 const SECRET_VARIABLES = new Set([
@@ -55,14 +53,8 @@ function describe(errors: ValidationError[]): string[] {
  * reads. Throws ConfigurationError naming each bad variable and what is wrong with it.
  */
 export function loadConfiguration(raw: RawEnvironment): Configuration {
-  const environment = plainToInstance(
-    Environment,
-    { ...raw },
-    {
-      exposeDefaultValues: true,
-    },
-  );
-  const problems = describe(validateSync(environment, { forbidUnknownValues: true }));
+  const { environment, errors } = readEnvironment(raw);
+  const problems = describe(errors);
   if (problems.length > 0) throw new ConfigurationError(problems);
 
   const sectionProblems: string[] = [];
@@ -75,6 +67,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     sms: smsConfigFromEnvironment(environment, sectionProblems),
     twilio: twilioConfigFromEnvironment(environment),
     rateLimit: rateLimitConfigFromEnvironment(environment, sectionProblems),
+    smsLimits: smsLimitsConfigFromEnvironment(environment, sectionProblems),
     pumping: pumpingConfigFromEnvironment(environment),
     budget: budgetConfigFromEnvironment(environment),
     analytics: analyticsConfigFromEnvironment(environment),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Environment } from '../config/environment';
+import { DatabaseEnvironment } from './database.environment';
 
 export interface DatabaseConfig {
   /** PostgreSQL URL; undefined means the embedded PGlite database in `dataDir`. */
@@ -10,7 +10,7 @@ export interface DatabaseConfig {
   dataDir: string;
 }
 
-export function databaseConfigFromEnvironment(environment: Environment): DatabaseConfig {
+export function databaseConfigFromEnvironment(environment: DatabaseEnvironment): DatabaseConfig {
   return {
     url: environment.DATABASE_URL,
     poolSize: environment.DATABASE_POOL_SIZE,

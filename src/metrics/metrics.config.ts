@@ -1,4 +1,5 @@
-import { Environment } from '../config/environment';
+import type { AppEnvironment } from '../app.environment';
+import { MetricsEnvironment } from './metrics.environment';
 
 export interface MetricsConfig {
   enabled: boolean;
@@ -11,7 +12,7 @@ export interface MetricsConfig {
 }
 
 export function metricsConfigFromEnvironment(
-  environment: Environment,
+  environment: MetricsEnvironment & Pick<AppEnvironment, 'PORT'>,
   problems: string[],
 ): MetricsConfig {
   const port = environment.METRICS_PORT;

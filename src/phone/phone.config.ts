@@ -1,5 +1,5 @@
 import { CountryCode, isSupportedCountry } from 'libphonenumber-js/max';
-import { Environment } from '../config/environment';
+import { PhoneEnvironment } from './phone.environment';
 
 export interface PhoneConfig {
   defaultCountry: CountryCode;
@@ -15,7 +15,7 @@ function toCountry(code: string, variable: string, problems: string[]): CountryC
 }
 
 export function phoneConfigFromEnvironment(
-  environment: Environment,
+  environment: PhoneEnvironment,
   problems: string[],
 ): PhoneConfig {
   const defaultCountry = toCountry(

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { Environment } from '../config/environment';
+import { RedisEnvironment } from './redis.environment';
 
 export interface RedisNodeAddress {
   host: string;
@@ -22,7 +22,7 @@ export interface RedisConfig {
 const HOST_NAME = /^[A-Za-z0-9._-]+$/;
 
 export function redisConfigFromEnvironment(
-  environment: Environment,
+  environment: RedisEnvironment,
   problems: string[],
 ): RedisConfig {
   const clusterNodes =

@@ -1,4 +1,4 @@
-import { Environment } from '../config/environment';
+import { RetentionEnvironment } from './retention.environment';
 
 export interface RetentionConfig {
   /** Ended verifications, expired or revoked refresh tokens and ended pumping holds. */
@@ -10,7 +10,7 @@ export interface RetentionConfig {
   batchSize: number;
 }
 
-export function retentionConfigFromEnvironment(environment: Environment): RetentionConfig {
+export function retentionConfigFromEnvironment(environment: RetentionEnvironment): RetentionConfig {
   return {
     verificationRetentionDays: environment.SMS_VERIFICATION_RETENTION_DAYS,
     analyticsRetentionDays: environment.ANALYTICS_RETENTION_DAYS,

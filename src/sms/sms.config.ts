@@ -1,6 +1,10 @@
+import type { AppEnvironment } from '../app.environment';
 import { Locale } from '../common/locale';
-import { Environment } from '../config/environment';
 import { Purpose } from '../common/purpose';
+import { SmsEnvironment, TwilioEnvironment } from './sms.environment';
+
+/** What the SMS settings are read from: the provider follows the Twilio settings. */
+type Environment = SmsEnvironment & TwilioEnvironment & Pick<AppEnvironment, 'NODE_ENV'>;
 
 export type ResolvedSmsProvider = 'twilio-verify' | 'twilio-messaging' | 'console';
 
@@ -45,7 +49,7 @@ export interface SmsConfig {
   countryLocales: Map<string, Locale>;
 }
 
-export function twilioConfigFromEnvironment(environment: Environment): TwilioConfig {
+export function twilioConfigFromEnvironment(environment: TwilioEnvironment): TwilioConfig {
   return {
     accountSid: environment.TWILIO_ACCOUNT_SID,
     authToken: environment.TWILIO_AUTH_TOKEN,

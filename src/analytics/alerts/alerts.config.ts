@@ -1,4 +1,8 @@
-import { Environment } from '../../config/environment';
+import type { SmsAbuseEnvironment } from '../../sms/abuse/abuse.environment';
+import { AlertsEnvironment } from './alerts.environment';
+
+/** What the thresholds are read from: the daily-cost alert defaults to a share of the budget. */
+type Environment = AlertsEnvironment & Pick<SmsAbuseEnvironment, 'SMS_DAILY_BUDGET'>;
 
 /**
  * The alert thresholds of docs/PRODUCT.md#alerts; every rule looks at the last hour unless it says

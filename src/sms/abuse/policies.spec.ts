@@ -18,7 +18,7 @@ const subject = {
   ipHash: CLIENT,
 };
 const guess = { phoneHash: subject.phoneHash, clientHash: CLIENT };
-const config = loadConfiguration({}).rateLimit;
+const config = loadConfiguration({}).smsLimits;
 /** The policies a route consumes, and so reports RateLimit-* from. */
 const policies = [
   sendRules(subject, config),

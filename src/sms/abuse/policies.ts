@@ -1,6 +1,6 @@
 import { Purpose } from '../../common/purpose';
 import { HTTP_LAYER } from '../../rate-limit/deferred-http-rule';
-import { RateLimitConfig } from '../../rate-limit/rate-limit.config';
+import { SmsLimitsConfig } from './abuse.config';
 import { LimitRule, WindowRule } from '../../rate-limit/store/rate-limit-store';
 
 /** What the limits of one request are keyed on; every identifier is already an HMAC. */
@@ -38,7 +38,7 @@ const short = (hash: string): string => hash.slice(0, 32);
  * The policy table for sending a code (README "Rate limits"). Order matters only for which layer
  * is reported: the store applies all of them, or none, atomically.
  */
-export function sendRules(subject: SendSubject, config: RateLimitConfig): LimitRule[] {
+export function sendRules(subject: SendSubject, config: SmsLimitsConfig): LimitRule[] {
   const phone = short(subject.phoneHash);
   const ip = short(subject.ipHash);
   const rules: LimitRule[] = [
@@ -109,7 +109,7 @@ export type SendCapLayer = (typeof SEND_CAP_LAYERS)[number];
  */
 export function sendCapRules(
   country: string,
-  config: RateLimitConfig,
+  config: SmsLimitsConfig,
 ): (WindowRule & { layer: SendCapLayer })[] {
   return [
     {
@@ -137,7 +137,7 @@ export function sendCapRules(
 export function sparedSendRules(
   country: string,
   fullCaps: readonly SendCapLayer[],
-  config: RateLimitConfig,
+  config: SmsLimitsConfig,
 ): WindowRule[] {
   return sendCapRules(country, config)
     .filter((cap) => fullCaps.includes(cap.layer))
@@ -147,7 +147,7 @@ export function sparedSendRules(
 /**
  * Every code check, whatever it names: the client's own budget (an IPv6 /64 is one client).
  */
-export function codeCheckRules(clientHash: string, config: RateLimitConfig): LimitRule[] {
+export function codeCheckRules(clientHash: string, config: SmsLimitsConfig): LimitRule[] {
   return [
     {
       type: 'window',
@@ -168,7 +168,7 @@ export function codeCheckRules(clientHash: string, config: RateLimitConfig): Lim
  * ceiling, from all clients together, bounds guessing spread over many networks. A right code
  * clears the client's count.
  */
-export function codeGuessRules(subject: GuessSubject, config: RateLimitConfig): LimitRule[] {
+export function codeGuessRules(subject: GuessSubject, config: SmsLimitsConfig): LimitRule[] {
   return [
     {
       type: 'window',

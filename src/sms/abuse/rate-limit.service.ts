@@ -22,8 +22,8 @@ import {
   sparedSendRules,
   verifyPhoneKey,
 } from './policies';
+import { SmsLimitsConfig } from './abuse.config';
 import { KnownRefusals } from './known-refusals';
-import { RateLimitConfig } from '../../rate-limit/rate-limit.config';
 import { RateLimitUnavailableError, RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import {
   ConsumeResult,
@@ -88,7 +88,7 @@ export interface SendAllowance {
 @Injectable()
 export class RateLimitService {
   private readonly logger = new Logger('RateLimit');
-  private readonly config: RateLimitConfig;
+  private readonly config: SmsLimitsConfig;
   private readonly sendRefusals = new KnownRefusals();
   private readonly storeOutages: OutageLog;
 
@@ -99,7 +99,7 @@ export class RateLimitService {
     private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
   ) {
-    this.config = config.get('rateLimit', { infer: true });
+    this.config = config.get('smsLimits', { infer: true });
     this.storeOutages = new OutageLog(clock);
   }
 

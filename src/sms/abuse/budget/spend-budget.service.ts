@@ -4,7 +4,7 @@ import { Clock } from '../../../common/clock';
 import { SmsEvents } from '../../../common/events/sms-events';
 import { Configuration } from '../../../config/configuration';
 import { Sql } from '../../../database/sql';
-import { BudgetConfig } from '../../../rate-limit/rate-limit.config';
+import { BudgetConfig } from '../abuse.config';
 import { SmsBudgetExhaustedError } from './budget.errors';
 
 export interface SpendReservation {

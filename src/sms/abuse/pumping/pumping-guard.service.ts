@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../../common/clock';
 import { Configuration } from '../../../config/configuration';
 import { BatchedLookup } from '../../../database/batched-lookup';
-import { PumpingConfig } from '../../../rate-limit/rate-limit.config';
+import { PumpingConfig } from '../abuse.config';
 import { HoldScope } from './sms-hold.entity';
 import { ActiveHold, HoldStatistics, SmsHoldRepository, StartedHold } from './sms-hold.repository';
 
