@@ -15,6 +15,7 @@ import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
 import { EventRecorder } from './events/event-recorder';
+import { SmsEventRepository } from './events/sms-event.repository';
 import { RequestTimings } from './request-timings';
 import { TwilioSignatureGuard } from './webhooks/twilio-webhook.guard';
 import { TwilioStatusController } from './webhooks/twilio-status.controller';
@@ -39,6 +40,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
     AnalyticsDatabase,
     AnalyticsService,
     EventRecorder,
+    SmsEventRepository,
     DeliveryTrackingService,
     WebhookStats,
     TwilioSignatureGuard,
