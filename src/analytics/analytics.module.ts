@@ -14,6 +14,8 @@ import { AnalyticsDatabase } from './analytics-database';
 import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
+import { SmsMessageRepository } from './delivery/sms-message.repository';
+import { SmsSuppressionRepository } from './delivery/sms-suppression.repository';
 import { EventRecorder } from './events/event-recorder';
 import { SmsEventRepository } from './events/sms-event.repository';
 import { RequestTimings } from './request-timings';
@@ -42,6 +44,8 @@ import { WebhookStats } from './webhooks/webhook-stats';
     EventRecorder,
     SmsEventRepository,
     DeliveryTrackingService,
+    SmsMessageRepository,
+    SmsSuppressionRepository,
     WebhookStats,
     TwilioSignatureGuard,
     RequestTimings,
