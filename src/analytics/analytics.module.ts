@@ -18,6 +18,7 @@ import { SmsMessageRepository } from './delivery/sms-message.repository';
 import { SmsSuppressionRepository } from './delivery/sms-suppression.repository';
 import { EventRecorder } from './events/event-recorder';
 import { SmsEventRepository } from './events/sms-event.repository';
+import { ReportsRepository } from './reports.repository';
 import { RequestTimings } from './request-timings';
 import { TwilioSignatureGuard } from './webhooks/twilio-webhook.guard';
 import { TwilioStatusController } from './webhooks/twilio-status.controller';
@@ -41,6 +42,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
   providers: [
     AnalyticsDatabase,
     AnalyticsService,
+    ReportsRepository,
     EventRecorder,
     SmsEventRepository,
     DeliveryTrackingService,

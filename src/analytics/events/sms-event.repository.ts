@@ -207,9 +207,9 @@ export class SmsEventRepository {
     if (!sent) return false;
     await this.database.rows(
       `UPDATE sms_event_rollups
-          SET cost = cost + $4, estimated_cost_events = GREATEST(estimated_cost_events - 1, 0)
-        WHERE bucket = date_trunc('hour', $1::timestamptz, 'UTC') AND country_code = $2 AND purpose = $3
-          AND status = 'sent' AND detail = $5`,
+            SET cost = cost + $4, estimated_cost_events = GREATEST(estimated_cost_events - 1, 0)
+          WHERE bucket = date_trunc('hour', $1::timestamptz, 'UTC') AND country_code = $2 AND purpose = $3
+            AND status = 'sent' AND detail = $5`,
       [
         sent.occurred_at,
         price.countryCode,
