@@ -14,7 +14,11 @@ import { AnalyticsDatabase } from './analytics-database';
 import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
+import { SmsMessageRepository } from './delivery/sms-message.repository';
+import { SmsSuppressionRepository } from './delivery/sms-suppression.repository';
 import { EventRecorder } from './events/event-recorder';
+import { SmsEventRepository } from './events/sms-event.repository';
+import { ReportsRepository } from './reports.repository';
 import { RequestTimings } from './request-timings';
 import { TwilioSignatureGuard } from './webhooks/twilio-webhook.guard';
 import { TwilioStatusController } from './webhooks/twilio-status.controller';
@@ -38,8 +42,12 @@ import { WebhookStats } from './webhooks/webhook-stats';
   providers: [
     AnalyticsDatabase,
     AnalyticsService,
+    ReportsRepository,
     EventRecorder,
+    SmsEventRepository,
     DeliveryTrackingService,
+    SmsMessageRepository,
+    SmsSuppressionRepository,
     WebhookStats,
     TwilioSignatureGuard,
     RequestTimings,

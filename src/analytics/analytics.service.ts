@@ -1,25 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
-import {
-  SECURITY_INCIDENT_KINDS,
-  SMS_EVENT_STATUSES,
-  SecurityIncidentKind,
-  SmsEventStatus,
-  securityIncidentOf,
-} from '../common/events/sms-events';
+import { SECURITY_INCIDENT_KINDS, SecurityIncidentKind } from '../common/events/sms-events';
 import { ProductError } from '../common/errors/product-error';
 import { Configuration } from '../config/configuration';
-import { Sql } from '../database/sql';
-import { AnalyticsDatabase } from './analytics-database';
+import { SmsHoldRepository } from '../sms/abuse/pumping/sms-hold.repository';
 import { describeDeliveryError } from '../sms/providers/twilio/twilio-status-callback';
-import { AnalyticsQueryDto, GroupBy } from './dto/analytics-query.dto';
-import { RESPONSE_TIME_BUCKETS, percentileOf } from './response-time-histogram';
-import { sqlUtcPeriodOf } from './events/sms-event-rollup.entity';
+import { AnalyticsQueryDto } from './dto/analytics-query.dto';
+import {
+  Totals,
+  add,
+  byDetail,
+  deliveryTracking,
+  detailCount,
+  emptyTotals,
+  incidentTotals,
+  incidents,
+  rates,
+  ratio,
+  round,
+  sum,
+} from './report-totals';
+import { ReportRange, ReportsRepository, RollupRow } from './reports.repository';
+import { percentileOf } from './response-time-histogram';
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const PERIODS = { day: '1 day', week: '7 days' } as const;
 const MAX_RANGE_DAYS = 366;
 
 export class InvalidRangeError extends ProductError {
@@ -27,20 +32,6 @@ export class InvalidRangeError extends ProductError {
     super('INVALID_RANGE', message, 'invalid_input');
   }
 }
-
-interface Range {
-  from: Date;
-  to: Date;
-  purpose?: string;
-  country?: string;
-  groupBy: GroupBy;
-}
-
-/**
- * The only channel whose sends get delivery receipts: Twilio Messaging's status callbacks.
- * Verify has no per-message callback, and the console provider sends nothing.
- */
-const RECEIPT_CHANNELS = new Set(['twilio-messaging']);
 
 /** What a security incident kind means, for operators. */
 const INCIDENT_MEANINGS: Record<SecurityIncidentKind, string> = {
@@ -57,110 +48,6 @@ const INCIDENT_MEANINGS: Record<SecurityIncidentKind, string> = {
   'webhook-signature': 'A Twilio status callback with a missing or wrong signature',
 };
 
-interface Totals {
-  counts: Record<SmsEventStatus, number>;
-  /** Events per status and detail (the refusing layer, else the channel). */
-  details: Map<SmsEventStatus, Map<string, number>>;
-  cost: number;
-  estimatedCostEvents: number;
-  responseCount: number;
-  responseMsSum: number;
-}
-
-type RollupRow = Record<string, string | Date | null>;
-
-const HISTOGRAM_SUMS = Array.from(
-  { length: RESPONSE_TIME_BUCKETS },
-  (_, index) => `sum(rt_histogram[${index + 1}]) AS h${index}`,
-).join(', ');
-const SUMS = `sum(events) AS events, sum(cost) AS cost, sum(estimated_cost_events) AS estimated,
-  sum(response_count) AS response_count, sum(response_ms_sum) AS response_ms_sum`;
-
-function emptyTotals(): Totals {
-  return {
-    counts: Object.fromEntries(SMS_EVENT_STATUSES.map((status) => [status, 0])) as Record<
-      SmsEventStatus,
-      number
-    >,
-    details: new Map(),
-    cost: 0,
-    estimatedCostEvents: 0,
-    responseCount: 0,
-    responseMsSum: 0,
-  };
-}
-
-function add(totals: Totals, row: RollupRow): void {
-  const status = String(row.status) as SmsEventStatus;
-  if (!(status in totals.counts)) return;
-  const events = Number(row.events ?? 0);
-  totals.counts[status] += events;
-  const detail = String(row.detail ?? '-');
-  if (!totals.details.has(status)) totals.details.set(status, new Map());
-  const details = totals.details.get(status)!;
-  details.set(detail, (details.get(detail) ?? 0) + events);
-  if (status === 'sent') {
-    totals.cost += Number(row.cost ?? 0);
-    totals.estimatedCostEvents += Number(row.estimated ?? 0);
-  }
-  totals.responseCount += Number(row.response_count ?? 0);
-  totals.responseMsSum += Number(row.response_ms_sum ?? 0);
-}
-
-const ratio = (part: number, whole: number): number | null =>
-  whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000;
-
-function detailCount(totals: Totals, status: SmsEventStatus, detail: string): number {
-  return totals.details.get(status)?.get(detail) ?? 0;
-}
-
-/** Sends whose delivery Twilio reports back (Messaging), and the others (Verify, console). */
-function deliveryTracking(totals: Totals) {
-  let trackedSends = 0;
-  for (const channel of RECEIPT_CHANNELS) trackedSends += detailCount(totals, 'sent', channel);
-  return { trackedSends, untrackedSends: totals.counts.sent - trackedSends };
-}
-
-/**
- * Rates over real sends only: test numbers and suppressed sends have statuses of their own. The
- * delivery rate is over the receipts that came back, so it is null (not tracked) when no send
- * of the period went through a channel with receipts.
- */
-function rates(totals: Totals) {
-  const { counts } = totals;
-  const { trackedSends } = deliveryTracking(totals);
-  return {
-    deliveryRate:
-      trackedSends === 0 ? null : ratio(counts.delivered, counts.delivered + counts.undelivered),
-    verificationRate: ratio(counts.verified, counts.sent),
-    failureRate: ratio(counts.failed + counts.undelivered, counts.sent + counts.failed),
-  };
-}
-
-/** The details of one status, largest first. */
-function byDetail(totals: Totals, status: SmsEventStatus): { layer: string; count: number }[] {
-  return [...(totals.details.get(status) ?? new Map<string, number>())]
-    .filter(([, count]) => count > 0)
-    .map(([layer, count]) => ({ layer, count }))
-    .sort((left, right) => right.count - left.count || left.layer.localeCompare(right.layer));
-}
-
-function incidents(totals: Totals): Record<SecurityIncidentKind, number> {
-  const byKind = Object.fromEntries(SECURITY_INCIDENT_KINDS.map((kind) => [kind, 0])) as Record<
-    SecurityIncidentKind,
-    number
-  >;
-  for (const status of ['security', 'rate_limited'] as const) {
-    for (const [layer, count] of totals.details.get(status) ?? []) {
-      const kind = securityIncidentOf({ status, layer });
-      if (kind) byKind[kind] += count;
-    }
-  }
-  return byKind;
-}
-
-const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
-
 /**
  * The operators' reports. They read the hourly rollups (kept current by the event recorder), so
  * a 30-day question touches a few thousand rows however many events there are.
@@ -170,15 +57,15 @@ export class AnalyticsService {
   private readonly currency: string;
 
   constructor(
-    private readonly database: AnalyticsDatabase,
-    private readonly main: Sql,
+    private readonly reports: ReportsRepository,
+    private readonly holds: SmsHoldRepository,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
   ) {
     this.currency = config.get('budget', { infer: true }).currency;
   }
 
-  range(query: AnalyticsQueryDto): Range {
+  range(query: AnalyticsQueryDto): ReportRange {
     const to = query.to ? new Date(query.to) : this.clock.now();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - 30 * DAY_MS);
     if (from >= to) throw new InvalidRangeError('`from` must be before `to`.');
@@ -194,58 +81,18 @@ export class AnalyticsService {
     };
   }
 
-  private filters(range: Range, values: unknown[]): string {
-    // The hour that holds `from`, worked out here: a plain value keeps the scan a range scan.
-    values.push(new Date(Math.floor(range.from.getTime() / HOUR_MS) * HOUR_MS), range.to);
-    const clauses = [`bucket >= $1`, `bucket < $2`];
-    if (range.purpose) clauses.push(`purpose = $${values.push(range.purpose)}`);
-    if (range.country) clauses.push(`country_code = $${values.push(range.country)}`);
-    return clauses.join(' AND ');
-  }
-
-  /**
-   * Rollup sums per status and detail, and per `groups` (SQL expressions, selected as `grouped`,
-   * `grouped2`…); `statuses` limits the rows read.
-   */
-  private async rollups(
-    range: Range,
-    groups: string[] = [],
-    statuses?: readonly SmsEventStatus[],
-  ): Promise<RollupRow[]> {
-    const values: unknown[] = [];
-    let where = this.filters(range, values);
-    if (statuses) where += ` AND status = ANY($${values.push(statuses)})`;
-    const names = groups.map((group, index) => `${group} AS grouped${index || ''}`);
-    const keys = [...names, 'status', 'detail'].join(', ');
-    const groupBy = [...groups, 'status', 'detail'].join(', ');
-    return this.database.rows<RollupRow>(
-      `SELECT ${keys}, ${SUMS} FROM sms_event_rollups WHERE ${where} GROUP BY ${groupBy}`,
-      values,
-    );
-  }
-
-  private async totals(range: Range): Promise<Totals> {
+  private async totals(range: ReportRange): Promise<Totals> {
     const totals = emptyTotals();
-    for (const row of await this.rollups(range)) add(totals, row);
+    for (const row of await this.reports.rollups(range)) add(totals, row);
     return totals;
-  }
-
-  /** The response-time histogram of the range (sms_response_time_rollups). */
-  private async histogram(range: Range): Promise<number[]> {
-    const values: unknown[] = [];
-    const where = this.filters(range, values);
-    const [row] = await this.database.rows<Record<string, string | null>>(
-      `SELECT ${HISTOGRAM_SUMS} FROM sms_response_time_rollups WHERE ${where}`,
-      values,
-    );
-    return Array.from({ length: RESPONSE_TIME_BUCKETS }, (_, index) =>
-      Number(row?.[`h${index}`] ?? 0),
-    );
   }
 
   async summary(query: AnalyticsQueryDto) {
     const range = this.range(query);
-    const [totals, histogram] = await Promise.all([this.totals(range), this.histogram(range)]);
+    const [totals, histogram] = await Promise.all([
+      this.totals(range),
+      this.reports.responseTimeHistogram(range),
+    ]);
     const { counts } = totals;
     const byKind = incidents(totals);
     return {
@@ -309,10 +156,6 @@ export class AnalyticsService {
     };
   }
 
-  private period(range: Range): string {
-    return range.groupBy === 'hour' ? 'bucket' : sqlUtcPeriodOf('bucket', PERIODS[range.groupBy]);
-  }
-
   /** Totals per value of `key` (a grouped column). */
   private series(rows: RollupRow[], key = 'grouped'): Map<string, Totals> {
     const grouped = new Map<string, Totals>();
@@ -329,8 +172,8 @@ export class AnalyticsService {
     const range = this.range(query);
     const [overTime, perPurpose] = (
       await Promise.all([
-        this.rollups(range, [this.period(range)]),
-        this.rollups(range, ['purpose']),
+        this.reports.rollups(range, ['period']),
+        this.reports.rollups(range, ['purpose']),
       ])
     ).map((rows) => this.series(rows));
     return {
@@ -357,8 +200,8 @@ export class AnalyticsService {
     const range = this.range(query);
     const [overTime, perCountry] = (
       await Promise.all([
-        this.rollups(range, [this.period(range)]),
-        this.rollups(range, ['country_code']),
+        this.reports.rollups(range, ['period']),
+        this.reports.rollups(range, ['country_code']),
       ])
     ).map((rows) => this.series(rows));
     const totals = emptyTotals();
@@ -388,12 +231,8 @@ export class AnalyticsService {
 
   async countries(query: AnalyticsQueryDto) {
     const range = this.range(query);
-    const perCountry = this.series(await this.rollups(range, ['country_code']));
-    const held = await this.main.rows<{ scope_key: string; mode: string }>(
-      `SELECT scope_key, mode FROM sms_holds WHERE scope = 'country' AND lifted_at IS NULL AND expires_at > $1`,
-      [this.clock.now()],
-    );
-    const holds = new Map(held.map((hold) => [hold.scope_key, hold.mode]));
+    const perCountry = this.series(await this.reports.rollups(range, ['country_code']));
+    const holds = await this.holds.countryHoldModes(this.clock.now());
     return {
       currency: this.currency,
       // '--' gathers events with no destination (a forged callback): not a country.
@@ -420,9 +259,9 @@ export class AnalyticsService {
   async security(query: AnalyticsQueryDto) {
     const range = this.range(query);
     // One read of the few rows that can hold incidents, by period and country.
-    const rows = await this.rollups(
+    const rows = await this.reports.rollups(
       range,
-      [this.period(range), 'country_code'],
+      ['period', 'country_code'],
       ['security', 'rate_limited', 'wrong_code', 'refused'],
     );
     const totals = emptyTotals();
@@ -453,31 +292,7 @@ export class AnalyticsService {
 
   async failures(query: AnalyticsQueryDto) {
     const range = this.range(query);
-    const values: unknown[] = [range.from, range.to];
-    const clauses = [
-      `occurred_at >= $1`,
-      `occurred_at < $2`,
-      // What went wrong for a code: provider and delivery failures, wrong codes, numbers and
-      // proofs refused, security incidents (idx_sms_events_failures covers exactly these).
-      `status IN ('failed', 'undelivered', 'wrong_code', 'refused', 'security')`,
-    ];
-    if (range.purpose) clauses.push(`purpose = $${values.push(range.purpose)}`);
-    if (range.country) clauses.push(`country_code = $${values.push(range.country)}`);
-    const where = clauses.join(' AND ');
-    const top = await this.database.rows<{
-      error_code: string | null;
-      status: string;
-      count: string;
-    }>(
-      `SELECT error_code, status, count(*) AS count FROM sms_events WHERE ${where}
-        GROUP BY error_code, status ORDER BY count(*) DESC, error_code LIMIT 10`,
-      values,
-    );
-    const recent = await this.database.rows<Record<string, unknown>>(
-      `SELECT occurred_at, status, error_code, error_message, country_code, purpose, channel
-         FROM sms_events WHERE ${where} ORDER BY occurred_at DESC LIMIT 20`,
-      values,
-    );
+    const { top, recent } = await this.reports.failures(range);
     return {
       topErrors: top.map((row) => ({
         errorCode: row.error_code,
@@ -496,15 +311,6 @@ export class AnalyticsService {
       })),
     };
   }
-}
-
-function incidentTotals(totals: Totals) {
-  const byKind = incidents(totals);
-  return { total: sum(Object.values(byKind)), wrongCodes: totals.counts.wrong_code, byKind };
-}
-
-function round(value: number): number {
-  return Math.round(value * 1_000_000) / 1_000_000;
 }
 
 /** Twilio delivery codes, or our own error codes (already self-explanatory). */

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Clock } from '../common/clock';
 import { RequestContext, requestContext } from '../common/request-context';
-import { EventRecorder, RecordedEvent } from './events/event-recorder';
+import { EventRecorder } from './events/event-recorder';
+import { RecordedEvent } from './events/sms-event.repository';
 
 /** The routes whose response time docs/PRODUCT.md#alerts watches ("response time > 2 seconds"). */
 export function isTimedRoute(route: string | undefined): route is string {

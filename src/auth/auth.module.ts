@@ -2,7 +2,6 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
-import { Sql } from '../database/sql';
 import { RedisConnection } from '../redis/redis-connection';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -16,6 +15,7 @@ import { AuthService } from './auth.service';
 import { PasswordHasher } from './password/password-hasher';
 import { PasswordPolicy, loadCommonPasswords } from './password/password-policy';
 import { AccessTokenService } from './tokens/access-token.service';
+import { RefreshTokenRepository } from './tokens/refresh-token.repository';
 import { RefreshTokenService } from './tokens/refresh-token.service';
 import {
   DatabaseSessionRevocations,
@@ -44,18 +44,19 @@ import { UserRepository } from './user.repository';
     UserRepository,
     AccessTokenService,
     RefreshTokenService,
+    RefreshTokenRepository,
     PasswordHasher,
     { provide: PasswordPolicy, useFactory: () => new PasswordPolicy(loadCommonPasswords()) },
     {
       provide: SessionRevocations,
-      inject: [Sql, RedisConnection, Clock, ConfigService],
+      inject: [RefreshTokenRepository, RedisConnection, Clock, ConfigService],
       useFactory: (
-        sql: Sql,
+        tokens: RefreshTokenRepository,
         redis: RedisConnection,
         clock: Clock,
         config: ConfigService<Configuration, true>,
       ): SessionRevocations => {
-        const database = new DatabaseSessionRevocations(sql);
+        const database = new DatabaseSessionRevocations(tokens);
         if (!redis.client) return database;
         // Kept a minute longer than an access token can live, for clocks a little apart.
         const ttlSeconds = config.get('auth', { infer: true }).jwt.accessTtlSeconds + 60;

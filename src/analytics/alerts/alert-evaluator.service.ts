@@ -11,7 +11,7 @@ import { SECURITY_RATE_LIMIT_LAYERS } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
 import { PumpingGuardService } from '../../sms/abuse/pumping/pumping-guard.service';
 import { SmsHoldRepository } from '../../sms/abuse/pumping/sms-hold.repository';
-import { AnalyticsDatabase } from '../analytics-database';
+import { ReportsRepository } from '../reports.repository';
 import { addInto, emptyHistogram, percentileOf } from '../response-time-histogram';
 import { WebhookStats } from '../webhooks/webhook-stats';
 import { AlertNotifier } from './alert-notifier';
@@ -63,7 +63,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     private readonly alerts: SmsAlertRepository,
-    private readonly analytics: AnalyticsDatabase,
+    private readonly reports: ReportsRepository,
     private readonly webhooks: WebhookStats,
     private readonly notifier: AlertNotifier,
     private readonly holds: SmsHoldRepository,
@@ -156,41 +156,23 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
 
   private async measure(now: Date): Promise<AlertMeasurements> {
     const hourAgo = new Date(now.getTime() - HOUR_MS);
-    const [lastHour] = await this.analytics.rows<{
-      sends: number;
-      failures: number;
-      rate_limited: number;
-      security: number;
-    }>(
-      `SELECT count(*) FILTER (WHERE status IN ('sent', 'failed'))::int AS sends,
-              count(*) FILTER (WHERE status IN ('failed', 'undelivered'))::int AS failures,
-              count(*) FILTER (WHERE status = 'rate_limited')::int AS rate_limited,
-              count(*) FILTER (WHERE status = 'security'
-                OR (status = 'rate_limited' AND layer = ANY($3)))::int AS security
-         FROM sms_events
-        WHERE occurred_at > $1 AND occurred_at <= $2`,
-      [hourAgo, now, SECURITY_RATE_LIMIT_LAYERS],
-    );
+    const lastHour = await this.reports.eventCounts(hourAgo, now, SECURITY_RATE_LIMIT_LAYERS);
     // Every request of the SMS and auth routes, from every instance (request-timings.ts).
-    const timings = await this.analytics.rows<{ rt_histogram: number[] }>(
-      `SELECT rt_histogram FROM sms_request_timings WHERE minute > $1 AND minute <= $2`,
-      [new Date(hourAgo.getTime() - MINUTE_MS), now],
+    const timings = await this.reports.requestTimingHistograms(
+      new Date(hourAgo.getTime() - MINUTE_MS),
+      now,
     );
     const histogram = emptyHistogram();
-    for (const { rt_histogram } of timings) addInto(histogram, rt_histogram);
+    for (const timing of timings) addInto(histogram, timing);
     const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     // The hourly rollups already carry Twilio's price where it replaced the estimate.
-    const [today] = await this.analytics.rows<{ cost: number }>(
-      `SELECT COALESCE(sum(cost), 0)::float8 AS cost FROM sms_event_rollups
-        WHERE status = 'sent' AND bucket >= $1 AND bucket <= $2`,
-      [midnight, now],
-    );
+    const dailyCost = await this.reports.sentCost(midnight, now);
     return {
       sends: lastHour.sends,
       failures: lastHour.failures,
       responseTimeP95Ms: percentileOf(histogram, 0.95),
       rateLimitViolations: lastHour.rate_limited,
-      dailyCost: today.cost,
+      dailyCost,
       webhookFailures: this.webhooks.failuresInLastHour(),
       pumpingHolds: await this.holds.active(now),
       pumpingMinConversion: this.pumpingMinConversion,

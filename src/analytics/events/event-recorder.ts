@@ -13,146 +13,13 @@ import { requestContext } from '../../common/request-context';
 import { uuidV7 } from '../../common/uuid';
 import { Configuration } from '../../config/configuration';
 import { AnalyticsConfig } from '../analytics.config';
-import { AnalyticsDatabase } from '../analytics-database';
+import { addInto, bucketOf, emptyHistogram } from '../response-time-histogram';
 import {
-  addInto,
-  bucketOf,
-  emptyHistogram,
-  sqlAddHistograms,
-  sqlBucketOf,
-  RESPONSE_TIME_BUCKETS,
-} from '../response-time-histogram';
-import { ROLLUP_DETAIL_SQL, sqlUtcPeriodOf } from './sms-event-rollup.entity';
-
-/** An event with what the request knew about itself. */
-export interface RecordedEvent extends SmsEvent {
-  /** Given when buffered, so a batch written twice stores each event once. */
-  id?: string;
-  ipHash?: string;
-  userAgent?: string;
-  /** The X-Request-Id of the request that produced it. */
-  requestId?: string;
-  responseTimeMs?: number;
-}
-
-/** A recorded event once buffered: it has its id. */
-type BufferedEvent = RecordedEvent & { id: string };
-
-/** One minute of one route's response times, as sms_request_timings stores them. */
-interface RouteMinute {
-  minute: Date;
-  route: string;
-  requests: number;
-  responseMsSum: number;
-  histogram: number[];
-}
-
-/** The columns of sms_events a batch writes, with the SQL type of the array that carries each. */
-const COLUMNS = [
-  ['id', 'uuid'],
-  ['phone_hash', 'varchar'],
-  ['purpose', 'varchar'],
-  ['status', 'varchar'],
-  ['channel', 'varchar'],
-  ['verification_id', 'uuid'],
-  ['provider_sid', 'varchar'],
-  ['country_code', 'varchar'],
-  ['carrier', 'varchar'],
-  ['cost', 'numeric'],
-  ['currency', 'varchar'],
-  ['cost_source', 'varchar'],
-  ['occurred_at', 'timestamptz'],
-  ['response_time_ms', 'integer'],
-  ['provider_latency_ms', 'integer'],
-  ['error_code', 'varchar'],
-  ['error_message', 'text'],
-  ['user_agent', 'varchar'],
-  ['ip_hash', 'varchar'],
-  ['request_id', 'varchar'],
-  ['encoding', 'varchar'],
-  ['segments', 'smallint'],
-  ['layer', 'varchar'],
-] as const;
-
-function rowOf(event: BufferedEvent): unknown[] {
-  return [
-    event.id,
-    event.phoneHash ?? null,
-    event.purpose ?? null,
-    event.status,
-    event.channel ?? null,
-    event.verificationId ?? null,
-    event.providerSid ?? null,
-    event.country ?? null,
-    event.carrier?.slice(0, 100) ?? null,
-    event.cost ?? null,
-    event.currency ?? null,
-    event.costSource ?? null,
-    event.occurredAt,
-    event.responseTimeMs ?? null,
-    event.providerLatencyMs === undefined ? null : Math.round(event.providerLatencyMs),
-    event.errorCode ?? null,
-    event.errorMessage ?? null,
-    event.userAgent ?? null,
-    event.ipHash ?? null,
-    event.requestId ?? null,
-    event.encoding ?? null,
-    event.segments ?? null,
-    event.layer ?? null,
-  ];
-}
-
-/** The histogram of a batch group, from the bucket each inserted row returned. */
-const BATCH_HISTOGRAM = `ARRAY[${Array.from(
-  { length: RESPONSE_TIME_BUCKETS },
-  (_, index) => `count(*) FILTER (WHERE rt_bucket = ${index})`,
-).join(', ')}]::integer[]`;
-
-/** The events' hourly rollups, from the `inserted` rows. */
-const ROLLUP_UPSERT = `
-       INSERT INTO sms_event_rollups AS rollup
-         (bucket, country_code, purpose, status, detail, events, cost, estimated_cost_events,
-          response_count, response_ms_sum)
-       SELECT ${sqlUtcPeriodOf('occurred_at', '1 hour')}, COALESCE(country_code, '--'), COALESCE(purpose, '-'),
-              status, detail, count(*), COALESCE(sum(cost), 0),
-              count(*) FILTER (WHERE cost_source = 'estimate'),
-              count(response_time_ms), COALESCE(sum(response_time_ms), 0)
-         FROM inserted
-        GROUP BY 1, 2, 3, 4, 5
-       ON CONFLICT (bucket, country_code, purpose, status, detail) DO UPDATE SET
-         events = rollup.events + EXCLUDED.events,
-         cost = rollup.cost + EXCLUDED.cost,
-         estimated_cost_events = rollup.estimated_cost_events + EXCLUDED.estimated_cost_events,
-         response_count = rollup.response_count + EXCLUDED.response_count,
-         response_ms_sum = rollup.response_ms_sum + EXCLUDED.response_ms_sum`;
-
-/** The hourly response-time histograms, from the `inserted` rows that carry a time. */
-const RESPONSE_TIME_UPSERT = `
-       INSERT INTO sms_response_time_rollups AS rollup
-         (bucket, country_code, purpose, responses, rt_histogram)
-       SELECT ${sqlUtcPeriodOf('occurred_at', '1 hour')}, COALESCE(country_code, '--'), COALESCE(purpose, '-'),
-              count(*), ${BATCH_HISTOGRAM}
-         FROM inserted
-        WHERE response_time_ms IS NOT NULL
-        GROUP BY 1, 2, 3
-       ON CONFLICT (bucket, country_code, purpose) DO UPDATE SET
-         responses = rollup.responses + EXCLUDED.responses,
-         rt_histogram = ${sqlAddHistograms('rollup.rt_histogram', 'EXCLUDED.rt_histogram')}`;
-
-/**
- * A batch of events, one array per column: a single prepared statement whatever the batch size
- * (a VALUES list would be parsed and planned again for every batch, with a parameter per field).
- */
-const WRITE_EVENTS = `
-  WITH inserted AS (
-    INSERT INTO sms_events (${COLUMNS.map(([column]) => column).join(', ')})
-    SELECT * FROM unnest(${COLUMNS.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
-    ON CONFLICT (id) DO NOTHING
-    RETURNING occurred_at, country_code, purpose, status, ${ROLLUP_DETAIL_SQL} AS detail,
-              cost, cost_source, response_time_ms, ${sqlBucketOf('response_time_ms')} AS rt_bucket
-  ), rolled_up AS (${ROLLUP_UPSERT}
-  )
-  ${RESPONSE_TIME_UPSERT}`;
+  BufferedEvent,
+  RecordedEvent,
+  RouteMinute,
+  SmsEventRepository,
+} from './sms-event.repository';
 
 const MINUTE_MS = 60_000;
 /** Route-minutes held while the database is unreachable (a day of ten busy routes). */
@@ -176,7 +43,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
   private dropped = 0;
 
   constructor(
-    private readonly database: AnalyticsDatabase,
+    private readonly repository: SmsEventRepository,
     private readonly events: SmsEvents,
     private readonly hasher: Hasher,
     config: ConfigService<Configuration, true>,
@@ -278,7 +145,7 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
       const timings = this.timings;
       this.timings = new Map();
       try {
-        await this.writeTimings([...timings.values()]);
+        await this.repository.writeTimings([...timings.values()]);
       } catch (error) {
         // Put them back, merged with what arrived meanwhile; the events below will fail too.
         for (const [key, timing] of timings) {
@@ -295,47 +162,9 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     }
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.config.batchSize);
-      await this.write(batch);
+      await this.repository.write(batch);
       this.buffer.splice(0, batch.length);
     }
-  }
-
-  /**
-   * A write whose answer is lost (the connection drops after the commit) fails here and is tried
-   * again: the events' ids make the second try insert nothing, and the rollups count only the
-   * rows inserted, so an outage neither loses nor doubles a fact.
-   */
-  private async write(batch: BufferedEvent[]): Promise<void> {
-    const rows = batch.map(rowOf);
-    await this.database.prepared(
-      'analytics-write-events',
-      WRITE_EVENTS,
-      COLUMNS.map((_, index) => rows.map((row) => row[index])),
-    );
-  }
-
-  /** Every route-minute of the batch in one statement, added to what other instances wrote. */
-  private async writeTimings(timings: RouteMinute[]): Promise<void> {
-    const column = <T>(value: (timing: RouteMinute) => T) => timings.map(value);
-    await this.database.rows(
-      `INSERT INTO sms_request_timings AS timing (minute, route, requests, response_ms_sum, rt_histogram)
-       SELECT minute, route, requests, response_ms_sum,
-              string_to_array(histogram, ',')::integer[]
-         FROM unnest($1::timestamptz[], $2::varchar[], $3::integer[], $4::bigint[], $5::text[])
-           AS batch (minute, route, requests, response_ms_sum, histogram)
-       ON CONFLICT (minute, route) DO UPDATE SET
-         requests = timing.requests + EXCLUDED.requests,
-         response_ms_sum = timing.response_ms_sum + EXCLUDED.response_ms_sum,
-         rt_histogram = ${sqlAddHistograms('timing.rt_histogram', 'EXCLUDED.rt_histogram')}`,
-      [
-        column((timing) => timing.minute),
-        column((timing) => timing.route.slice(0, 64)),
-        column((timing) => timing.requests),
-        column((timing) => timing.responseMsSum),
-        // A two-dimensional array parameter would need equal lengths anyway: one text each.
-        column((timing) => timing.histogram.join(',')),
-      ],
-    );
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SystemClock } from '../../common/clock';
-import { Sql } from '../../database/sql';
+import { InMemoryRefreshTokens } from '../../../test/fakes/in-memory-refresh-tokens';
 import {
   DatabaseSessionRevocations,
   RedisSessionRevocations,
@@ -34,40 +34,40 @@ class FakeRedis {
   }
 }
 
-/** The database answer for one user; counts how often it was asked. */
-class FakeSql {
-  queries = 0;
-  constructor(private readonly row: { token_version: number; session_revoked: boolean }) {}
-
-  async prepared<T>(): Promise<T[]> {
-    this.queries += 1;
-    return [this.row as T];
-  }
-
-  /** What PostgreSQL knows was revoked lately: one session, one user's version 3. */
-  async rows<T>(text: string): Promise<T[]> {
-    this.queries += 1;
-    if (text.includes('FROM refresh_tokens')) {
-      return [{ user_id: session.userId, family_id: session.sessionId }] as T[];
-    }
-    return [{ id: session.userId, token_version: 3 }] as T[];
-  }
-}
-
 const session: SessionClaims = {
   userId: '3f0c2a9e-8b1d-4c7e-9a55-2d4b6e8f1a03',
   tokenVersion: 2,
   sessionId: '0f5e6a51-6f0c-4f6e-9b1a-2b8f1f6c9d3e',
 };
 
+/**
+ * What PostgreSQL knows of the user: its current token version and, with `session_revoked`, the
+ * session's refresh tokens revoked a moment ago (and the version changed then too).
+ */
 function revocationsWith(database: { token_version: number; session_revoked: boolean }) {
   const redis = new FakeRedis();
-  const sql = new FakeSql(database);
+  const sql = new InMemoryRefreshTokens();
+  const now = new Date();
+  sql.setUser(session.userId, database.token_version, now);
+  if (database.session_revoked) {
+    sql.tokens.push({
+      id: 'token-of-the-session',
+      userId: session.userId,
+      familyId: session.sessionId,
+      tokenHash: 'hash',
+      tokenVersion: session.tokenVersion,
+      expiresAt: new Date(now.getTime() + 60_000),
+      createdAt: now,
+      usedAt: null,
+      revokedAt: now,
+      replacedBy: null,
+    });
+  }
   const revocations = new RedisSessionRevocations(
     redis as unknown as Redis,
     'test:',
     960,
-    new DatabaseSessionRevocations(sql as unknown as Sql),
+    new DatabaseSessionRevocations(sql.asRepository()),
     new SystemClock(),
   );
   return { redis, sql, revocations };
@@ -80,7 +80,7 @@ describe('RedisSessionRevocations', () => {
     await revocations.revokeSession(session);
     expect(await revocations.isRevoked(session)).toBe(true);
     expect(await revocations.isRevoked({ ...session, sessionId: 'another-session' })).toBe(false);
-    expect(sql.queries).toBe(0);
+    expect(sql.calls).toBe(0);
   });
 
   it('ends tokens of older versions, and never lowers the version', async () => {
@@ -106,7 +106,7 @@ describe('RedisSessionRevocations', () => {
     const revoked = revocationsWith({ token_version: 2, session_revoked: true });
     revoked.redis.down = true;
     expect(await revoked.revocations.isRevoked(session)).toBe(true);
-    expect(revoked.sql.queries).toBe(1);
+    expect(revoked.sql.calls).toBe(1);
 
     const live = revocationsWith({ token_version: 2, session_revoked: false });
     live.redis.down = true;

@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Clock } from '../../common/clock';
 import { dependencyFailureReason } from '../../common/errors/dependency-failure';
 import { OutageLog } from '../../common/errors/outage-log';
-import { Sql } from '../../database/sql';
+import { RefreshTokenRepository } from './refresh-token.repository';
 
 /** What an access token says about its session. */
 export interface SessionClaims {
@@ -28,7 +28,7 @@ export abstract class SessionRevocations {
 
 /** Asks PostgreSQL: one indexed read per request. Used without Redis, and while Redis is down. */
 export class DatabaseSessionRevocations extends SessionRevocations {
-  constructor(private readonly sql: Sql) {
+  constructor(private readonly tokens: RefreshTokenRepository) {
     super();
   }
 
@@ -48,31 +48,15 @@ export class DatabaseSessionRevocations extends SessionRevocations {
     versions: { userId: string; tokenVersion: number }[];
   }> {
     const [sessions, versions] = await Promise.all([
-      this.sql.rows<{ user_id: string; family_id: string }>(
-        `SELECT DISTINCT user_id, family_id FROM refresh_tokens WHERE revoked_at > $1`,
-        [since],
-      ),
-      this.sql.rows<{ id: string; token_version: number }>(
-        `SELECT id, token_version FROM users WHERE updated_at > $1 AND token_version > 0`,
-        [since],
-      ),
+      this.tokens.sessionsRevokedSince(since),
+      this.tokens.versionsChangedSince(since),
     ]);
-    return {
-      sessions: sessions.map((row) => ({ userId: row.user_id, sessionId: row.family_id })),
-      versions: versions.map((row) => ({ userId: row.id, tokenVersion: row.token_version })),
-    };
+    return { sessions, versions };
   }
 
   async isRevoked({ userId, tokenVersion, sessionId }: SessionClaims): Promise<boolean> {
-    const [row] = await this.sql.prepared<{ token_version: number; session_revoked: boolean }>(
-      'session-revocation-check',
-      `SELECT users.token_version,
-              EXISTS (SELECT 1 FROM refresh_tokens
-                       WHERE family_id = $2 AND revoked_at IS NOT NULL) AS session_revoked
-         FROM users WHERE users.id = $1`,
-      [userId, sessionId],
-    );
-    return !row || row.token_version !== tokenVersion || row.session_revoked;
+    const state = await this.tokens.sessionState(userId, sessionId);
+    return !state || state.tokenVersion !== tokenVersion || state.sessionRevoked;
   }
 }
 

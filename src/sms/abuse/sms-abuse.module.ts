@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../../phone/phone.module';
 import { RateLimitModule } from '../../rate-limit/rate-limit.module';
 import { DailySpend } from './budget/daily-spend.entity';
+import { DailySpendRepository } from './budget/daily-spend.repository';
 import { SpendBudgetService } from './budget/spend-budget.service';
 import { KnownRefusalResponder } from './known-refusal-responder';
 import { HoldsController } from './pumping/holds.controller';
@@ -28,6 +29,7 @@ import { SmsRequests } from './sms-request';
     PumpingGuardService,
     SmsHoldRepository,
     SpendBudgetService,
+    DailySpendRepository,
   ],
   exports: [
     SmsRequests,

@@ -3,9 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../../common/clock';
 import { SmsEvents } from '../../../common/events/sms-events';
 import { Configuration } from '../../../config/configuration';
-import { Sql } from '../../../database/sql';
 import { BudgetConfig } from '../abuse.config';
 import { SmsBudgetExhaustedError } from './budget.errors';
+import { DailySpendRepository } from './daily-spend.repository';
 
 export interface SpendReservation {
   day: string;
@@ -24,7 +24,7 @@ export class SpendBudgetService {
   private exhaustedDay?: string;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly spend: DailySpendRepository,
     private readonly clock: Clock,
     private readonly events: SmsEvents,
     config: ConfigService<Configuration, true>,
@@ -45,17 +45,14 @@ export class SpendBudgetService {
     const now = this.clock.now();
     const day = now.toISOString().slice(0, 10);
     const amount = this.priceOf(country, segments);
-    await this.sql.rows(
-      `INSERT INTO sms_daily_spend (day, currency, amount, updated_at) VALUES ($1, $2, 0, $3)
-       ON CONFLICT (day) DO NOTHING`,
-      [day, this.config.currency, now],
+    const reserved = await this.spend.reserve(
+      day,
+      this.config.currency,
+      amount,
+      this.config.dailyBudget,
+      now,
     );
-    const reserved = await this.sql.rows(
-      `UPDATE sms_daily_spend SET amount = amount + $2, updated_at = $4
-        WHERE day = $1 AND amount + $2 <= $3 RETURNING amount`,
-      [day, amount, this.config.dailyBudget, now],
-    );
-    if (reserved.length === 1) return { day, amount };
+    if (reserved) return { day, amount };
 
     throw this.exhausted(day, now, country);
   }
@@ -65,11 +62,8 @@ export class SpendBudgetService {
     if (this.config.dailyBudget <= 0) return;
     const now = this.clock.now();
     const day = now.toISOString().slice(0, 10);
-    const [spent] = await this.sql.rows<{ amount: string }>(
-      `SELECT amount FROM sms_daily_spend WHERE day = $1`,
-      [day],
-    );
-    if (Number(spent?.amount ?? 0) + this.priceOf(country, segments) > this.config.dailyBudget) {
+    const spent = await this.spend.spent(day);
+    if (spent + this.priceOf(country, segments) > this.config.dailyBudget) {
       throw this.exhausted(day, now, country);
     }
   }
@@ -95,9 +89,6 @@ export class SpendBudgetService {
 
   async release(reservation: SpendReservation | undefined): Promise<void> {
     if (!reservation) return;
-    await this.sql.rows(
-      `UPDATE sms_daily_spend SET amount = GREATEST(amount - $2, 0) WHERE day = $1`,
-      [reservation.day, reservation.amount],
-    );
+    await this.spend.release(reservation.day, reservation.amount);
   }
 }

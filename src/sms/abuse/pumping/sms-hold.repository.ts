@@ -66,6 +66,15 @@ export class SmsHoldRepository {
     );
   }
 
+  /** The mode of every country held at `now` (not lifted, not expired), by country code. */
+  async countryHoldModes(now: Date): Promise<Map<string, HoldMode>> {
+    const held = await this.sql.rows<{ scope_key: string; mode: HoldMode }>(
+      `SELECT scope_key, mode FROM sms_holds WHERE scope = 'country' AND lifted_at IS NULL AND expires_at > $1`,
+      [now],
+    );
+    return new Map(held.map((hold) => [hold.scope_key, hold.mode]));
+  }
+
   /** Lifts an active hold: true when there was one with this id. */
   async lift(id: string, now: Date): Promise<boolean> {
     const lifted = await this.sql.rows(
