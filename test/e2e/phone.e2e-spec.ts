@@ -144,6 +144,7 @@ describe('Phone numbers (HTTP)', () => {
       ['a non-string phoneNumber', { phoneNumber: 251911234567 }],
       ['an over-long phoneNumber', { phoneNumber: '9'.repeat(10_000) }],
       ['a malformed countryCode', { phoneNumber: '0911234567', countryCode: 'ETH' }],
+      ['a null countryCode', { phoneNumber: '0911234567', countryCode: null }],
     ])('answers %s with 400 VALIDATION_FAILED', async (_name, body) => {
       const response = await service.http().post('/phone/validate').send(body).expect(400);
       expect(response.body).toMatchObject({ success: false, error: 'VALIDATION_FAILED' });

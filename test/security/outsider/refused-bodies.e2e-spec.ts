@@ -109,6 +109,9 @@ describe('A refused request spends nothing: /sms/send-verification', () => {
       { ...valid, phoneNumber: ['+251911234567'] },
       { ...valid, phoneNumber: `${victim}${'0'.repeat(30)}` },
       { ...valid, extra: {} },
+      // null for an optional field once passed validation and failed later, with a 500.
+      { ...valid, locale: null },
+      { ...valid, countryCode: null },
     ]);
     expect(fake.messages.filter((message) => message.to === victim)).toHaveLength(0);
 
@@ -159,6 +162,7 @@ describe('A refused request spends nothing: /sms/verify-code', () => {
       { ...valid, code: `${code} ` },
       { ...valid, purpose: 'signup' },
       { ...valid, countryCode: 'ETH' },
+      { ...valid, countryCode: null },
     ]);
 
     const own = await verify(valid);
@@ -224,6 +228,8 @@ describe('A refused request spends nothing: the /auth routes that check codes or
       { ...valid, password: 12345678 },
       { ...valid, verificationToken: 'vt_0123456789abcdefghij' },
       { ...valid, countryCode: 'Ethiopia' },
+      { ...valid, countryCode: null },
+      { ...valid, verificationToken: null },
     ]);
     expect((await post(valid)).status).toBe(200);
   });
@@ -239,6 +245,7 @@ describe('A refused request spends nothing: the /auth routes that check codes or
       { ...valid, password: 'x'.repeat(1025) },
       { ...valid, phoneNumber: 251911234567 },
       { ...valid, countryCode: 'E1' },
+      { ...valid, countryCode: null },
     ]);
     expect((await post(valid)).status).toBe(200);
   });
@@ -254,6 +261,7 @@ describe('A refused request spends nothing: the /auth routes that check codes or
       { ...valid, code: `${code}x` },
       { phoneNumber },
       { ...valid, verificationToken: 'vt_0123456789abcdefghij' },
+      { ...valid, countryCode: null },
     ]);
     expect((await post(valid)).status).toBe(200);
   });
@@ -269,6 +277,7 @@ describe('A refused request spends nothing: the /auth routes that check codes or
       { ...valid, code: '1234567890123' },
       { ...valid, newPassword: { length: 12 } },
       { phoneNumber, newPassword: NEW_PASSWORD },
+      { ...valid, countryCode: null },
     ]);
     expect((await post(valid)).status).toBe(204);
   });
