@@ -76,8 +76,10 @@ export function createRootLogger(
         req: (request: { id?: unknown; method?: string; url?: string; ip?: string }) => ({
           id: request.id,
           method: request.method,
-          // The query string is dropped: it could carry anything a client chose to put there.
-          path: request.url?.split('?')[0],
+          // The query string is dropped: it could carry anything a client chose to put there. No
+          // route takes a number in its path, but a stranger may ask for one that does not exist.
+          path:
+            request.url === undefined ? undefined : scrubPhoneNumbers(request.url.split('?')[0]),
         }),
         res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
       },
