@@ -1,8 +1,4 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
-import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { SessionLock } from './session-lock';
 
 /** Statements inside one transaction (Sql.transaction). */
@@ -14,18 +10,18 @@ export interface SqlTransaction {
 export type LockedRun<T> = { ran: true; result: T } | { ran: false };
 
 /**
- * Plain parameterized SQL on the one PostgreSQL pool of the service, for the repositories. TypeORM
- * owns the pool (it runs the migrations and knows the entities); every statement of the service
- * goes through here. TypeORM's `query()` answers UPDATE with `[rows, count]` and SELECT with
- * `rows`; this always answers the rows.
+ * Plain parameterized SQL on the service's one PostgreSQL pool (database-pool.ts), for the
+ * repositories: every statement of the service goes through here. Provided by DatabaseModule.
  */
-@Injectable()
 export class Sql {
-  private readonly url: string | undefined;
-
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.url = (dataSource.options as PostgresDataSourceOptions).url;
-  }
+  /**
+   * `url`: the database's, for the advisory locks' own connections (SessionLock); undefined for
+   * the embedded database.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly url: string | undefined,
+  ) {}
 
   async rows<T>(text: string, values: unknown[] = []): Promise<T[]> {
     const result = await this.pool.query(text, values);
@@ -85,11 +81,6 @@ export class Sql {
   /** An advisory lock to hold for longer than one run (the alert evaluator's). */
   sessionLock(key: number, name: string): SessionLock {
     return new SessionLock(this.url, key, name);
-  }
-
-  /** TypeORM's pg pool (PostgresDriver.master, declared public in its typings). */
-  private get pool(): Pool {
-    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 }
 

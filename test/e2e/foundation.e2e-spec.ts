@@ -1,13 +1,16 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, getMetadataArgsStorage } from 'typeorm';
+import { Sql } from '../../src/database/sql';
 import { TestApp, startTestApp } from '../support/test-app';
 
 describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await startTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+    service = await startTestApp({
+      env: { CORS_ORIGINS: 'https://app.example.com', DATABASE_POOL_SIZE: '10' },
+    });
   });
   afterAll(() => service.close());
 
@@ -110,6 +113,24 @@ describe('Foundation (HTTP on PostgreSQL and Redis)', () => {
       .entityMetadatas.map((entity) => entity.tableName);
     expect(tables.length).toBeGreaterThan(10);
     expect([...registered].sort()).toEqual([...tables].sort());
+  });
+
+  it('holds one pool of connections, shared by the repositories and TypeORM', async () => {
+    const poolSize = 10;
+    // More statements at once than the pool has connections, half through each.
+    await Promise.all(
+      Array.from({ length: poolSize * 2 }, (_, index) =>
+        index % 2 === 0
+          ? service.app.get(DataSource).query('SELECT pg_sleep(0.05)')
+          : service.app.get(Sql).rows('SELECT pg_sleep(0.05)'),
+      ),
+    );
+    const [{ connections }] = await service.app.get(Sql).rows<{ connections: number }>(
+      `SELECT count(*)::integer AS connections FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'sms-verification'`,
+    );
+    expect(connections).toBeGreaterThan(1);
+    expect(connections).toBeLessThanOrEqual(poolSize);
   });
 
   it('has a schema that matches the entities (no pending migration)', async () => {

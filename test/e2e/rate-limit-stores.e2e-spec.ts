@@ -1,8 +1,7 @@
 import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../../src/config/load-configuration';
 import { Sql } from '../../src/database/sql';
-import { typeOrmOptions } from '../../src/database/typeorm-options';
+import { createDatabasePool, endPool, poolConfig } from '../../src/database/database-pool';
 import { MemoryRateLimitStore } from '../../src/rate-limit/store/memory-rate-limit.store';
 import {
   PostgresRateLimitStore,
@@ -31,7 +30,7 @@ import { TEST_REDIS_URL } from '../support/test-environment';
  */
 
 interface PostgresHarness extends Harness {
-  dataSource: DataSource;
+  sql: Sql;
   store: PostgresRateLimitStore;
 }
 
@@ -48,18 +47,15 @@ const openRedis = () => openRedisHarness(redisClient);
 async function openPostgres(): Promise<PostgresHarness> {
   const database = await createTestDatabase();
   const configuration = loadConfiguration({ NODE_ENV: 'test', DATABASE_URL: database.url });
-  const open = () =>
-    new DataSource({
-      ...typeOrmOptions(configuration.database),
-      migrationsRun: false,
-    }).initialize();
-  const [dataSource, otherDataSource] = await Promise.all([open(), open()]);
+  // Two instances: two pools on one database.
+  const pools = [0, 1].map(() => createDatabasePool(poolConfig(configuration.database)));
+  const [sql, otherSql] = pools.map((pool) => new Sql(pool, database.url));
   return {
-    dataSource,
-    store: new PostgresRateLimitStore(new Sql(dataSource)),
-    otherInstance: new PostgresRateLimitStore(new Sql(otherDataSource)),
+    sql,
+    store: new PostgresRateLimitStore(sql),
+    otherInstance: new PostgresRateLimitStore(otherSql),
     async close() {
-      await Promise.all([dataSource.destroy(), otherDataSource.destroy()]);
+      await Promise.all(pools.map(endPool));
       await dropTestDatabase(database.name);
     },
   };
@@ -189,11 +185,11 @@ describe('PostgreSQL rate-limit store specifics', () => {
   });
 
   const rowsFor = (...storeKeys: string[]) =>
-    harness.dataSource.query(
+    harness.sql.rows<Record<string, unknown>>(
       `SELECT "identifier", "limit_type", "count", "hits", "members", "expires_at"
        FROM "sms_rate_limits" WHERE "identifier" = ANY($1) ORDER BY "identifier"`,
       [storeKeys.map(storageIdentifier)],
-    ) as Promise<Record<string, unknown>[]>;
+    );
 
   it('leaves no row behind for a refused call', async () => {
     const now = Date.now();

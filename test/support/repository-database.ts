@@ -1,10 +1,9 @@
 import { ConfigService } from '@nestjs/config';
-import { DataSource } from 'typeorm';
 import { AnalyticsDatabase } from '../../src/analytics/analytics-database';
 import { Configuration } from '../../src/config/configuration';
 import { loadConfiguration } from '../../src/config/load-configuration';
 import { Sql } from '../../src/database/sql';
-import { typeOrmOptions } from '../../src/database/typeorm-options';
+import { createDatabasePool, endPool, poolConfig } from '../../src/database/database-pool';
 import { createTestDatabase, dropTestDatabase } from './databases';
 
 /** A cloned, migrated test database for one repository test file, without the app or HTTP. */
@@ -21,11 +20,8 @@ export interface RepositoryDatabase {
 export async function openRepositoryDatabase(): Promise<RepositoryDatabase> {
   const database = await createTestDatabase();
   const configuration = loadConfiguration({ NODE_ENV: 'test', DATABASE_URL: database.url });
-  const dataSource = await new DataSource({
-    ...typeOrmOptions(configuration.database),
-    migrationsRun: false,
-  }).initialize();
-  const sql = new Sql(dataSource);
+  const pool = createDatabasePool(poolConfig(configuration.database));
+  const sql = new Sql(pool, database.url);
   const config = {
     get: (key: keyof Configuration) => configuration[key],
   } as unknown as ConfigService<Configuration, true>;
@@ -33,7 +29,7 @@ export async function openRepositoryDatabase(): Promise<RepositoryDatabase> {
     sql,
     analytics: new AnalyticsDatabase(sql, config),
     async close() {
-      await dataSource.destroy();
+      await endPool(pool);
       await dropTestDatabase(database.name);
     },
   };
