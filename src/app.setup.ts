@@ -1,4 +1,3 @@
-import helmet from 'helmet';
 import { BadRequestException, Logger as NestLogger } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -18,6 +17,7 @@ import { RequestValidationError } from './common/errors/product-error';
 import { toEnvelope } from './common/errors/http-exception.filter';
 import { useJsonBodyParser } from './common/http/json-body';
 import { requireRouteMediaType } from './common/http/media-type';
+import { addSecurityHeaders } from './common/http/security-headers';
 import { answerMethodNotAllowed } from './common/http/method-not-allowed';
 import { requestContext } from './common/request-context';
 import { RequestValidationPipe } from './common/request-validation';
@@ -26,6 +26,7 @@ import { Configuration } from './config/configuration';
 import { RequestTimings } from './analytics/request-timings';
 import { MetricsService } from './metrics/metrics.service';
 import { KnownRefusalResponder } from './sms/abuse/known-refusal-responder';
+import { requestLoggerFactory } from './logging/request-logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const MAX_BODY_DEPTH = 16;
@@ -100,6 +101,7 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
   const { http } = app;
   return new FastifyAdapter({
     loggerInstance: logger,
+    childLoggerFactory: requestLoggerFactory,
     trustProxy: fastifyTrustProxy(app.trustProxy),
     bodyLimit: app.bodyLimitBytes,
     // Slow clients (slowloris headers, a body trickled a byte at a time, idle kept-alive
@@ -131,30 +133,6 @@ export function createFastifyAdapter(configuration: Configuration, logger: Logge
 }
 
 /**
- * Swagger UI and the dashboard load their own scripts and styles from this origin; no third-party
- * origins are allowed. `request.protocol` is https behind a trusted proxy that says so
- * (X-Forwarded-Proto, see TRUST_PROXY) or on a TLS listener.
- */
-function helmetOptions({ https }: { https: boolean }) {
-  return {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        upgradeInsecureRequests: https ? [] : null,
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-    // Browsers ignore it on plain HTTP except to log an error in the console of every page.
-    crossOriginOpenerPolicy: https,
-  };
-}
-
-/**
  * Everything HTTP-level the app needs, applied identically by main.ts and the e2e tests:
  * security headers, CORS, validation, error envelope, request ids and Swagger.
  */
@@ -166,18 +144,7 @@ export async function configureApp(
   const fastify = application.getHttpAdapter().getInstance();
   applyConnectionLimits(fastify.server, configuration);
 
-  // helmet's headers, its middleware built once: @fastify/helmet builds it again for every request
-  // (parsing the CSP each time), a few percent of the CPU of every response. Two of them: only a
-  // page reached over HTTPS may tell the browser to upgrade its subresources; on plain HTTP (any
-  // address but localhost) the upgraded requests would fail and /docs and /admin stay blank.
-  const securityHeaders = {
-    https: helmet(helmetOptions({ https: true })),
-    http: helmet(helmetOptions({ https: false })),
-  };
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const headers = request.protocol === 'https' ? securityHeaders.https : securityHeaders.http;
-    headers(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
-  });
+  addSecurityHeaders(fastify);
 
   // While the server closes, Node waits for every open connection to end, and one kept alive after
   // its last response would hold the shutdown until SHUTDOWN_TIMEOUT_MS (then exit 1): responses
