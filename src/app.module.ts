@@ -33,7 +33,8 @@ export class AppModule {
           skipProcessEnv: true,
           load: [() => configuration],
         }),
-        // Nest owns the timers of the periodic jobs: their registry, cleared at shutdown.
+        // Nest owns the periodic jobs' timers (common/recurring-jobs.ts): their registry, cleared at
+        // shutdown.
         ScheduleModule.forRoot(),
         CommonModule,
         DatabaseModule.forRoot(),
