@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
@@ -32,6 +33,9 @@ export class AppModule {
           skipProcessEnv: true,
           load: [() => configuration],
         }),
+        // Nest owns the periodic jobs' timers (common/recurring-jobs.ts): their registry, cleared at
+        // shutdown.
+        ScheduleModule.forRoot(),
         CommonModule,
         DatabaseModule.forRoot(),
         RedisModule,

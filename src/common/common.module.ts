@@ -5,6 +5,7 @@ import { Clock, SystemClock } from './clock';
 import { SmsEvents } from './events/sms-events';
 import { Hasher } from './hasher';
 import { CryptoRandomSource, RandomSource } from './random';
+import { RecurringJobs } from './recurring-jobs';
 
 @Global()
 @Module({
@@ -12,6 +13,7 @@ import { CryptoRandomSource, RandomSource } from './random';
     { provide: Clock, useClass: SystemClock },
     SmsEvents,
     { provide: RandomSource, useClass: CryptoRandomSource },
+    RecurringJobs,
     {
       provide: Hasher,
       inject: [ConfigService],
@@ -22,6 +24,6 @@ import { CryptoRandomSource, RandomSource } from './random';
         ),
     },
   ],
-  exports: [Clock, RandomSource, Hasher, SmsEvents],
+  exports: [Clock, RandomSource, Hasher, SmsEvents, RecurringJobs],
 })
 export class CommonModule {}

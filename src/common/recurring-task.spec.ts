@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { ServiceUnavailableError } from './errors/product-error';
 import { RecurringTask } from './recurring-task';
 
@@ -19,6 +20,7 @@ function scriptedTask(script: (Error | undefined)[]) {
     });
   }
   const runAt: number[] = [];
+  const registry = new SchedulerRegistry();
   const task = new RecurringTask(
     { name: 'price poll', intervalMs: INTERVAL_MS, maxBackoffMs: MAX_BACKOFF_MS },
     async () => {
@@ -27,8 +29,9 @@ function scriptedTask(script: (Error | undefined)[]) {
       if (next) throw next;
     },
     logger,
+    registry,
   );
-  return { task, lines, runAt };
+  return { task, lines, runAt, registry };
 }
 
 /** Waits between consecutive runs. */
@@ -164,6 +167,7 @@ describe('RecurringTask', () => {
         return new Promise<void>((resolve) => (finish = resolve));
       },
       new Logger('test'),
+      new SchedulerRegistry(),
     );
     task.start();
     await jest.advanceTimersByTimeAsync(1_000);
@@ -177,5 +181,62 @@ describe('RecurringTask', () => {
 
     await jest.advanceTimersByTimeAsync(10_000);
     expect(runs).toBe(1);
+  });
+
+  it('keeps its timer in the registry under its name from start to stop, runs included', async () => {
+    const { task, registry } = scriptedTask([]);
+    expect(registry.getTimeouts()).toEqual([]);
+
+    task.start();
+    task.start();
+    expect(registry.getTimeouts()).toEqual(['price poll']);
+    await jest.advanceTimersByTimeAsync(2_500);
+    task.runSoon();
+    expect(registry.getTimeouts()).toEqual(['price poll']);
+
+    await task.stop();
+    expect(registry.getTimeouts()).toEqual([]);
+  });
+
+  it('refuses to start beside another task of the same name', () => {
+    const { task, registry } = scriptedTask([]);
+    task.start();
+    const twin = new RecurringTask(
+      { name: 'price poll', intervalMs: INTERVAL_MS, maxBackoffMs: MAX_BACKOFF_MS },
+      async () => undefined,
+      new Logger('test'),
+      registry,
+    );
+
+    expect(() => twin.start()).toThrow('price poll');
+  });
+
+  it('runs no more once its timer is deleted from the registry, even during a run', async () => {
+    let finish = () => undefined as void;
+    let runs = 0;
+    const registry = new SchedulerRegistry();
+    const task = new RecurringTask(
+      { name: 'retention', intervalMs: INTERVAL_MS, maxBackoffMs: MAX_BACKOFF_MS },
+      () => {
+        runs += 1;
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      new Logger('test'),
+      registry,
+    );
+    task.start();
+    await jest.advanceTimersByTimeAsync(1_000);
+
+    // What ScheduleModule does to every timeout of the registry at shutdown.
+    registry.deleteTimeout('retention');
+    finish();
+    await jest.advanceTimersByTimeAsync(10_000);
+    task.runSoon();
+    await jest.advanceTimersByTimeAsync(10_000);
+
+    expect(runs).toBe(1);
+    expect(registry.getTimeouts()).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
+    await task.stop();
   });
 });

@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { dependencyFailureReason } from './errors/dependency-failure';
 import { ProductError } from './errors/product-error';
 
 export interface RecurringTaskOptions {
-  /** Names the task in its log lines. */
+  /** Names the task in its log lines and its timer in the SchedulerRegistry; unique per app. */
   name: string;
   /** Wait between the end of one run and the start of the next, while runs succeed. */
   intervalMs: number;
@@ -20,11 +21,15 @@ export interface RecurringTaskOptions {
  * Instead each cause of failure is logged once per failure streak (an outage of minutes is not a
  * line per run), the wait before the next run doubles with each failure up to `maxBackoffMs`, and
  * the first run that succeeds again logs the recovery and restores the interval.
+ *
+ * Nest owns the timer: from start() to stop() the pending run's timeout sits in the app's
+ * SchedulerRegistry under the task's name (the registry lists the app's jobs), and a task whose
+ * timeout is deleted there, as ScheduleModule does at shutdown, runs no more, even when the
+ * deletion comes while a run is in progress.
  */
 export class RecurringTask {
   private timer?: NodeJS.Timeout;
   private current?: Promise<void>;
-  private started = false;
   private failures = 0;
   /** Causes already logged in the current failure streak. */
   private readonly loggedCauses = new Set<string>();
@@ -33,6 +38,7 @@ export class RecurringTask {
     private readonly options: RecurringTaskOptions,
     private readonly work: () => Promise<unknown>,
     private readonly logger: Logger,
+    private readonly registry: SchedulerRegistry,
   ) {}
 
   /** Whether the last run failed: the task is waiting out its back-off. */
@@ -41,9 +47,8 @@ export class RecurringTask {
   }
 
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.schedule(this.options.intervalMs);
+    if (this.scheduled) return;
+    this.registry.addTimeout(this.options.name, this.timerFor(this.options.intervalMs));
   }
 
   /**
@@ -51,14 +56,14 @@ export class RecurringTask {
    * after a failure (a caller with more work must not undo the back-off).
    */
   runSoon(): void {
-    if (!this.started || this.current || this.failing) return;
+    if (!this.scheduled || this.current || this.failing) return;
     clearTimeout(this.timer);
     void this.runAndReschedule();
   }
 
   /** No further runs; resolves once a run in progress has ended. */
   async stop(): Promise<void> {
-    this.started = false;
+    if (this.scheduled) this.registry.deleteTimeout(this.options.name);
     clearTimeout(this.timer);
     await this.current;
   }
@@ -70,19 +75,36 @@ export class RecurringTask {
     return Math.min(intervalMs * 2 ** Math.min(failures, 30), ceiling);
   }
 
-  private schedule(delayMs: number): void {
-    if (!this.started) return;
+  /**
+   * Started and not stopped since: the registry still holds this task's timeout (the pending one,
+   * or during a run the one that started it).
+   */
+  private get scheduled(): boolean {
+    const { name } = this.options;
+    return (
+      this.registry.doesExist('timeout', name) &&
+      this.registry.getTimeout<NodeJS.Timeout>(name) === this.timer
+    );
+  }
+
+  private timerFor(delayMs: number): NodeJS.Timeout {
     this.timer = setTimeout(() => void this.runAndReschedule(), delayMs);
     // A pending run never holds the process open; shutdown stops the task explicitly.
     this.timer.unref();
+    return this.timer;
   }
 
   private async runAndReschedule(): Promise<void> {
     this.current = this.attempt();
     await this.current;
     this.current = undefined;
-    const { intervalMs, maxBackoffMs } = this.options;
-    this.schedule(RecurringTask.delayAfter(this.failures, intervalMs, maxBackoffMs));
+    if (!this.scheduled) return;
+    const { name, intervalMs, maxBackoffMs } = this.options;
+    this.registry.deleteTimeout(name);
+    this.registry.addTimeout(
+      name,
+      this.timerFor(RecurringTask.delayAfter(this.failures, intervalMs, maxBackoffMs)),
+    );
   }
 
   private async attempt(): Promise<void> {

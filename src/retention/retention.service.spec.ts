@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
+import { RecurringJobs } from '../common/recurring-jobs';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
 import { Sql } from '../database/sql';
@@ -55,6 +57,7 @@ function retention(options: {
     options.store ?? new MemoryRateLimitStore(),
     clock,
     config,
+    new RecurringJobs(new SchedulerRegistry(), config),
   );
 }
 

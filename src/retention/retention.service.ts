@@ -7,6 +7,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
 import { Clock } from '../common/clock';
+import { RecurringJobs } from '../common/recurring-jobs';
 import { RecurringTask } from '../common/recurring-task';
 import { Configuration } from '../config/configuration';
 import { Sql } from '../database/sql';
@@ -120,14 +121,11 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     private readonly rateLimits: RateLimitStore,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
+    jobs: RecurringJobs,
   ) {
     this.config = config.get('retention', { infer: true });
-    this.task = new RecurringTask(
-      {
-        name: 'retention',
-        intervalMs: this.config.intervalMs,
-        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
-      },
+    this.task = jobs.create(
+      { name: 'retention', intervalMs: this.config.intervalMs },
       () => this.scheduledRun(),
       this.logger,
     );

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
+import { RecurringJobs } from '../common/recurring-jobs';
 import { RecurringTask } from '../common/recurring-task';
 import { SmsEvents, lifecycleStatus } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
@@ -45,15 +46,12 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     private readonly events: SmsEvents,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
+    jobs: RecurringJobs,
   ) {
     this.intervalMs = config.get('sms', { infer: true }).expirySweepIntervalMs;
     // A sweep that fails (the database unreachable) is logged once per cause and backs off.
-    this.task = new RecurringTask(
-      {
-        name: 'expiry sweep',
-        intervalMs: this.intervalMs,
-        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
-      },
+    this.task = jobs.create(
+      { name: 'expiry sweep', intervalMs: this.intervalMs },
       () => this.sweepOnce(),
       this.logger,
     );

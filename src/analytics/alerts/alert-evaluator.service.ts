@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { RecurringJobs } from '../../common/recurring-jobs';
 import { RecurringTask } from '../../common/recurring-task';
 import { SECURITY_RATE_LIMIT_LAYERS } from '../../common/events/sms-events';
 import { Configuration } from '../../config/configuration';
@@ -71,18 +72,15 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     sql: Sql,
     config: ConfigService<Configuration, true>,
+    jobs: RecurringJobs,
   ) {
     this.pumpingMinConversion = config.get('pumping', { infer: true }).minConversion;
     this.config = config.get('alerts', { infer: true });
     this.currency = config.get('budget', { infer: true }).currency;
     this.analyticsEnabled = config.get('analytics', { infer: true }).enabled;
     this.lock = sql.sessionLock(EVALUATOR_LOCK_KEY, 'sms-alert-evaluator');
-    this.task = new RecurringTask(
-      {
-        name: 'alert evaluation',
-        intervalMs: this.config.evaluationIntervalMs,
-        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
-      },
+    this.task = jobs.create(
+      { name: 'alert evaluation', intervalMs: this.config.evaluationIntervalMs },
       () => this.evaluate(),
       this.logger,
     );

@@ -1,4 +1,5 @@
 import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   InMemoryEventCosts,
   InMemoryMessages,
@@ -6,6 +7,7 @@ import {
 } from '../../../test/fakes/in-memory-delivery';
 import { FakeClock } from '../../../test/support/fake-clock';
 import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
+import { RecurringJobs } from '../../common/recurring-jobs';
 import { Configuration } from '../../config/configuration';
 import { loadConfiguration } from '../../config/load-configuration';
 import { DeliveryFilters } from '../../sms/delivery-filters';
@@ -56,6 +58,7 @@ function setUp() {
     prices as unknown as SmsProviders,
     clock,
     config,
+    new RecurringJobs(new SchedulerRegistry(), config),
   );
   service.onModuleInit();
   bus.subscribe((event) => published.push(event));

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock';
+import { RecurringJobs } from '../../common/recurring-jobs';
 import { RecurringTask } from '../../common/recurring-task';
 import { SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
 import { SmsEventRepository } from '../events/sms-event.repository';
@@ -60,14 +61,11 @@ export class DeliveryTrackingService
     private readonly providers: SmsProviders,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
+    jobs: RecurringJobs,
   ) {
     this.config = config.get('analytics', { infer: true });
-    this.pricePoll = new RecurringTask(
-      {
-        name: 'Twilio price poll',
-        intervalMs: this.config.pricePollIntervalMs,
-        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
-      },
+    this.pricePoll = jobs.create(
+      { name: 'Twilio price poll', intervalMs: this.config.pricePollIntervalMs },
       () => this.fetchDuePrices(),
       this.logger,
     );

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Hasher } from '../../common/hasher';
+import { RecurringJobs } from '../../common/recurring-jobs';
 import { RecurringTask } from '../../common/recurring-task';
 import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
 import { requestContext } from '../../common/request-context';
@@ -47,14 +48,11 @@ export class EventRecorder implements OnModuleInit, OnModuleDestroy, BeforeAppli
     private readonly events: SmsEvents,
     private readonly hasher: Hasher,
     config: ConfigService<Configuration, true>,
+    jobs: RecurringJobs,
   ) {
     this.config = config.get('analytics', { infer: true });
-    this.task = new RecurringTask(
-      {
-        name: 'analytics writes',
-        intervalMs: this.config.flushIntervalMs,
-        maxBackoffMs: config.get('app', { infer: true }).backgroundRetryMaxMs,
-      },
+    this.task = jobs.create(
+      { name: 'analytics writes', intervalMs: this.config.flushIntervalMs },
       () => this.writeBuffered(),
       this.logger,
     );
