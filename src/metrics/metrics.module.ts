@@ -4,6 +4,7 @@ import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
 import { SmsModule } from '../sms/sms.module';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
+import { MetricsRegistryModule } from './metrics-registry.module';
 import { MetricsServer } from './metrics-server';
 import { MetricsService } from './metrics.service';
 
@@ -17,7 +18,7 @@ export class MetricsModule {
     const onMainPort = config.enabled && config.port === undefined;
     return {
       module: MetricsModule,
-      imports: [AnalyticsModule, SmsModule, SmsAbuseModule],
+      imports: [MetricsRegistryModule, AnalyticsModule, SmsModule, SmsAbuseModule],
       controllers: onMainPort ? [MetricsController] : [],
       providers: [MetricsService, MetricsServer],
       exports: [MetricsService],

@@ -7,6 +7,7 @@ import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
 import { HoldListener, PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
 import { SmsProviders } from '../sms/providers/sms-providers';
+import { MetricsRegistry } from './metrics-registry';
 import { MetricsService } from './metrics.service';
 
 class FixedClock extends Clock {
@@ -17,17 +18,20 @@ class FixedClock extends Clock {
 
 function metricsWith(environment: Record<string, string> = {}) {
   const configuration = loadConfiguration(environment);
-  const config = { get: (key: keyof Configuration) => configuration[key] };
+  const config = {
+    get: (key: keyof Configuration) => configuration[key],
+  } as unknown as ConfigService<Configuration, true>;
   const events = new SmsEvents();
   const recorder = { droppedEvents: 0 };
   const webhooks = new WebhookStats(new FixedClock());
   const holdListeners: HoldListener[] = [];
   const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
   const metrics = new MetricsService(
+    new MetricsRegistry(config),
     events,
     recorder as EventRecorder,
     webhooks,
-    config as unknown as ConfigService<Configuration, true>,
+    config,
     { circuitStates: () => [] } as unknown as SmsProviders,
     pumping as unknown as PumpingGuardService,
   );

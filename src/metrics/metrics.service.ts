@@ -20,6 +20,7 @@ import { PURPOSES } from '../common/purpose';
 import { DELIVERY_CHANNELS } from '../sms/verification.entity';
 import { OpenLabel, httpMethod, httpRoute, oneOf } from './metric-labels';
 import { MetricsConfig } from './metrics.config';
+import { MetricsRegistry } from './metrics-registry';
 
 const STATUSES = new Set<string>(SMS_EVENT_STATUSES);
 const PURPOSE_VALUES = new Set<string>(PURPOSES);
@@ -31,14 +32,14 @@ const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 const PROVIDER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
 /**
- * The service's Prometheus metrics, in a registry of its own (not prom-client's global one, so
- * two apps in one process, as in the tests, never share or clash). SMS facts come from the
- * SmsEvents bus, HTTP timings from a Fastify onResponse hook, and the rest is read at scrape time.
+ * The service's Prometheus metrics, in the app's registry (MetricsRegistry). SMS facts come from
+ * the SmsEvents bus, HTTP timings from a Fastify onResponse hook, and the rest is read at scrape
+ * time.
  */
 @Injectable()
 export class MetricsService implements OnModuleInit {
   private readonly logger = new Logger('Metrics');
-  readonly registry = new Registry();
+  private readonly registry: Registry;
   private readonly config: MetricsConfig;
   private readonly countries: Set<string>;
   private readonly layers = new OpenLabel(/^[a-z][a-z0-9_-]{0,31}$/, 32);
@@ -54,6 +55,7 @@ export class MetricsService implements OnModuleInit {
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
+    metricsRegistry: MetricsRegistry,
     private readonly events: SmsEvents,
     recorder: EventRecorder,
     webhooks: WebhookStats,
@@ -61,6 +63,7 @@ export class MetricsService implements OnModuleInit {
     providers: SmsProviders,
     private readonly pumping: PumpingGuardService,
   ) {
+    this.registry = metricsRegistry.registry;
     this.config = config.get('metrics', { infer: true });
     this.countries = new Set(config.get('phone', { infer: true }).supportedCountries);
     const registers = [this.registry];
