@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AnalyticsModule } from '../analytics/analytics.module';
 import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
-import { SmsModule } from '../sms/sms.module';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistryModule } from './metrics-registry.module';
@@ -18,7 +17,7 @@ export class MetricsModule {
     const onMainPort = config.enabled && config.port === undefined;
     return {
       module: MetricsModule,
-      imports: [MetricsRegistryModule, AnalyticsModule, SmsModule, SmsAbuseModule],
+      imports: [MetricsRegistryModule, AnalyticsModule, SmsAbuseModule],
       controllers: onMainPort ? [MetricsController] : [],
       providers: [MetricsService, MetricsServer],
       exports: [MetricsService],

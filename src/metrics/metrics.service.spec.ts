@@ -2,11 +2,9 @@ import { ConfigService } from '@nestjs/config';
 import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { Clock } from '../common/clock';
-import { SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
 import { HoldListener, PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
-import { SmsProviders } from '../sms/providers/sms-providers';
 import { MetricsRegistry } from './metrics-registry';
 import { MetricsService } from './metrics.service';
 
@@ -21,73 +19,24 @@ function metricsWith(environment: Record<string, string> = {}) {
   const config = {
     get: (key: keyof Configuration) => configuration[key],
   } as unknown as ConfigService<Configuration, true>;
-  const events = new SmsEvents();
   const recorder = { droppedEvents: 0 };
   const webhooks = new WebhookStats(new FixedClock());
   const holdListeners: HoldListener[] = [];
   const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
   const metrics = new MetricsService(
     new MetricsRegistry(config),
-    events,
     recorder as EventRecorder,
     webhooks,
     config,
-    { circuitStates: () => [] } as unknown as SmsProviders,
     pumping as unknown as PumpingGuardService,
   );
   metrics.onModuleInit();
-  return { metrics, events, recorder, webhooks, holdListeners };
+  return { metrics, recorder, webhooks, holdListeners };
 }
 
 const at = new Date('2026-11-24T10:00:00Z');
 
 describe('MetricsService', () => {
-  it('counts SMS events with bounded labels only', async () => {
-    const { metrics, events } = metricsWith({ SUPPORTED_COUNTRIES: 'ET,US' });
-    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
-    events.publish({
-      status: 'failed',
-      occurredAt: at,
-      purpose: 'bogus' as never,
-      country: 'ZZ',
-      phoneHash: 'a'.repeat(64),
-      providerSid: 'SM0123456789abcdef0123456789abcdef',
-    });
-    events.publish({ status: 'rate_limited', occurredAt: at, layer: 'Not A Layer +251911' });
-    const text = await metrics.render();
-    expect(text).toContain('sms_events_total{status="sent",purpose="login",country="ET"} 1');
-    expect(text).toContain('sms_events_total{status="failed",purpose="other",country="other"} 1');
-    expect(text).toContain(
-      'sms_events_total{status="rate_limited",purpose="none",country="none"} 1',
-    );
-    expect(text).toContain('sms_rate_limit_rejections_total{layer="other"} 1');
-    expect(text).not.toContain('aaaaaaaa');
-    expect(text).not.toContain('SM0123');
-    expect(text).not.toContain('251911');
-  });
-
-  it('turns provider latency into seconds and adds up spend per currency', async () => {
-    const { metrics, events } = metricsWith();
-    const sent = {
-      status: 'sent' as const,
-      occurredAt: at,
-      channel: 'twilio-verify',
-      cost: 0.05,
-      currency: 'USD',
-      providerLatencyMs: 300,
-    };
-    events.publish(sent);
-    events.publish({ ...sent, providerLatencyMs: 1500 });
-    const text = await metrics.render();
-    expect(text).toContain(
-      'sms_provider_request_duration_seconds_bucket{le="0.5",provider="twilio-verify",outcome="success"} 1',
-    );
-    expect(text).toContain(
-      'sms_provider_request_duration_seconds_sum{provider="twilio-verify",outcome="success"} 1.8',
-    );
-    expect(text).toContain('sms_spend_total{currency="USD"} 0.1');
-  });
-
   it('reports webhook failures and dropped analytics events as counters at scrape time', async () => {
     const { metrics, recorder, webhooks } = metricsWith();
     webhooks.failed('signature');
@@ -106,11 +55,9 @@ describe('MetricsService', () => {
     expect(text).toContain('sms_analytics_events_dropped_total 7');
   });
 
-  it('collects nothing with METRICS_ENABLED=false', async () => {
-    const { metrics, events } = metricsWith({ METRICS_ENABLED: 'false' });
-    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
+  it('collects no process metrics with METRICS_ENABLED=false', async () => {
+    const { metrics } = metricsWith({ METRICS_ENABLED: 'false' });
     const text = await metrics.render();
-    expect(text).not.toContain('sms_events_total{');
     expect(text).not.toContain('nodejs_');
   });
 
