@@ -4,7 +4,6 @@ import { WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
-import { HoldListener, PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
 import { MetricsRegistry } from './metrics-registry';
 import { MetricsService } from './metrics.service';
 
@@ -21,20 +20,15 @@ function metricsWith(environment: Record<string, string> = {}) {
   } as unknown as ConfigService<Configuration, true>;
   const recorder = { droppedEvents: 0 };
   const webhooks = new WebhookStats(new FixedClock());
-  const holdListeners: HoldListener[] = [];
-  const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
   const metrics = new MetricsService(
     new MetricsRegistry(config),
     recorder as EventRecorder,
     webhooks,
     config,
-    pumping as unknown as PumpingGuardService,
   );
   metrics.onModuleInit();
-  return { metrics, recorder, webhooks, holdListeners };
+  return { metrics, recorder, webhooks };
 }
-
-const at = new Date('2026-11-24T10:00:00Z');
 
 describe('MetricsService', () => {
   it('reports webhook failures and dropped analytics events as counters at scrape time', async () => {
@@ -61,29 +55,9 @@ describe('MetricsService', () => {
     expect(text).not.toContain('nodejs_');
   });
 
-  it('counts the pumping holds started, by scope and mode, and exports their alert threshold', async () => {
-    const { metrics, holdListeners } = metricsWith({ SMS_PUMPING_MIN_CONVERSION: '0.3' });
-    const hold = {
-      id: 'b2a4c6d8-0000-4000-8000-000000000001',
-      scopeKey: 'a'.repeat(64),
-      label: '+25191123····',
-      sends: 50,
-      verified: 0,
-      ranges: null,
-      networks: null,
-      createdAt: at,
-      expiresAt: at,
-    };
-    for (const listener of holdListeners) {
-      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
-      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
-      listener({ ...hold, scope: 'country', label: 'ET', mode: 'shadow' });
-    }
+  it('exports the pumping hold alert threshold', async () => {
+    const { metrics } = metricsWith({ SMS_PUMPING_MIN_CONVERSION: '0.3' });
     const text = await metrics.render();
-    expect(text).toContain('sms_pumping_holds_total{scope="prefix",mode="enforced"} 2');
-    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="shadow"} 1');
-    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="enforced"} 0');
     expect(text).toContain('sms_alert_threshold{rule="pumping_hold"} 0.3');
-    expect(text).not.toContain('25191123');
   });
 });

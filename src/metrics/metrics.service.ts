@@ -6,7 +6,6 @@ import { AlertRule } from '../analytics/alerts/alert-rules';
 import { EventRecorder } from '../analytics/events/event-recorder';
 import { WebhookFailureKind, WebhookStats } from '../analytics/webhooks/webhook-stats';
 import { Configuration } from '../config/configuration';
-import { PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
 import { httpMethod, httpRoute } from './metric-labels';
 import { MetricsConfig } from './metrics.config';
 import { MetricsRegistry } from './metrics-registry';
@@ -18,7 +17,7 @@ const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
 /**
  * The service's Prometheus metrics, in the app's registry (MetricsRegistry), but for the SMS
- * events' (SmsMetrics, sms/). HTTP timings come from a Fastify onResponse hook, and the rest is
+ * events' (SmsMetrics, sms/) and the pumping holds' (PumpingMetrics, sms/abuse/). HTTP timings come from a Fastify onResponse hook, and the rest is
  * read at scrape time.
  */
 @Injectable()
@@ -27,7 +26,6 @@ export class MetricsService implements OnModuleInit {
   private readonly registry: Registry;
   private readonly config: MetricsConfig;
 
-  private readonly holdsStarted: Counter<'scope' | 'mode'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
@@ -35,22 +33,11 @@ export class MetricsService implements OnModuleInit {
     recorder: EventRecorder,
     webhooks: WebhookStats,
     config: ConfigService<Configuration, true>,
-    private readonly pumping: PumpingGuardService,
   ) {
     this.registry = metricsRegistry.registry;
     this.config = config.get('metrics', { infer: true });
     const registers = [this.registry];
 
-    this.holdsStarted = new Counter({
-      name: 'sms_pumping_holds_total',
-      help: 'SMS pumping holds this instance started, by scope (prefix: a number range; country) and mode (enforced, shadow)',
-      labelNames: ['scope', 'mode'],
-      registers,
-    });
-    // Present at 0 from boot: Prometheus' increase() does not see a series' first sample as one.
-    for (const scope of ['prefix', 'country']) {
-      for (const mode of ['enforced', 'shadow']) this.holdsStarted.inc({ scope, mode }, 0);
-    }
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP response time by method, route template and status code',
@@ -109,9 +96,6 @@ export class MetricsService implements OnModuleInit {
   onModuleInit(): void {
     if (!this.config.enabled) return;
     collectDefaultMetrics({ register: this.registry });
-    this.pumping.onHoldStarted((hold) =>
-      this.holdsStarted.inc({ scope: hold.scope, mode: hold.mode }),
-    );
   }
 
   /** Set up by configureApp (app.setup.ts): every answer's duration, by route and status. */
