@@ -22,6 +22,16 @@ module.exports = {
       to: { path: FEATURES },
     },
     {
+      name: 'metrics-imports-no-feature',
+      comment:
+        'metrics/ holds the registry and /metrics; each module defines its own metrics in it ' +
+        '(MetricsRegistry), so imports go from the features to metrics/. operator/ is allowed: ' +
+        'the /metrics route wears the operator guard.',
+      severity: 'error',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/(phone|sms|auth|rate-limit|analytics|retention|dashboard|health)/' },
+    },
+    {
       name: 'limiter-engine-knows-no-sms-or-auth',
       comment: 'The generic limiter (stores, rules, throttler) serves any route.',
       severity: 'error',

@@ -11,6 +11,7 @@ import { SmsModule } from '../sms/sms.module';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
 import { AlertsController } from './alerts/alerts.controller';
 import { AnalyticsDatabase } from './analytics-database';
+import { AnalyticsMetrics } from './analytics-metrics';
 import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
@@ -51,6 +52,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
     WebhookStats,
     TwilioSignatureGuard,
     RequestTimings,
+    AnalyticsMetrics,
     ...ALERT_PROVIDERS,
   ],
   exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],

@@ -1,12 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AnalyticsModule } from '../analytics/analytics.module';
-import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
-import { SmsModule } from '../sms/sms.module';
 import { MetricsConfig } from './metrics.config';
 import { MetricsController } from './metrics.controller';
+import { MetricsRegistryModule } from './metrics-registry.module';
 import { MetricsServer } from './metrics-server';
 import { MetricsService } from './metrics.service';
 
+/**
+ * /metrics and what it shows. It imports no feature module: each module defines its own metrics
+ * in the app's registry (MetricsRegistry, global).
+ */
 @Module({})
 export class MetricsModule {
   /**
@@ -17,7 +19,7 @@ export class MetricsModule {
     const onMainPort = config.enabled && config.port === undefined;
     return {
       module: MetricsModule,
-      imports: [AnalyticsModule, SmsModule, SmsAbuseModule],
+      imports: [MetricsRegistryModule],
       controllers: onMainPort ? [MetricsController] : [],
       providers: [MetricsService, MetricsServer],
       exports: [MetricsService],

@@ -1,138 +1,28 @@
 import { ConfigService } from '@nestjs/config';
-import { EventRecorder } from '../analytics/events/event-recorder';
-import { WebhookStats } from '../analytics/webhooks/webhook-stats';
-import { Clock } from '../common/clock';
-import { SmsEvents } from '../common/events/sms-events';
 import { Configuration } from '../config/configuration';
 import { loadConfiguration } from '../config/load-configuration';
-import { HoldListener, PumpingGuardService } from '../sms/abuse/pumping/pumping-guard.service';
-import { SmsProviders } from '../sms/providers/sms-providers';
+import { MetricsRegistry } from './metrics-registry';
 import { MetricsService } from './metrics.service';
-
-class FixedClock extends Clock {
-  now(): Date {
-    return new Date('2026-11-24T10:00:00Z');
-  }
-}
 
 function metricsWith(environment: Record<string, string> = {}) {
   const configuration = loadConfiguration(environment);
-  const config = { get: (key: keyof Configuration) => configuration[key] };
-  const events = new SmsEvents();
-  const recorder = { droppedEvents: 0 };
-  const webhooks = new WebhookStats(new FixedClock());
-  const holdListeners: HoldListener[] = [];
-  const pumping = { onHoldStarted: (listener: HoldListener) => holdListeners.push(listener) };
-  const metrics = new MetricsService(
-    events,
-    recorder as EventRecorder,
-    webhooks,
-    config as unknown as ConfigService<Configuration, true>,
-    { circuitStates: () => [] } as unknown as SmsProviders,
-    pumping as unknown as PumpingGuardService,
-  );
+  const config = {
+    get: (key: keyof Configuration) => configuration[key],
+  } as unknown as ConfigService<Configuration, true>;
+  const metrics = new MetricsService(new MetricsRegistry(config));
   metrics.onModuleInit();
-  return { metrics, events, recorder, webhooks, holdListeners };
+  return metrics;
 }
 
-const at = new Date('2026-11-24T10:00:00Z');
-
 describe('MetricsService', () => {
-  it('counts SMS events with bounded labels only', async () => {
-    const { metrics, events } = metricsWith({ SUPPORTED_COUNTRIES: 'ET,US' });
-    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
-    events.publish({
-      status: 'failed',
-      occurredAt: at,
-      purpose: 'bogus' as never,
-      country: 'ZZ',
-      phoneHash: 'a'.repeat(64),
-      providerSid: 'SM0123456789abcdef0123456789abcdef',
-    });
-    events.publish({ status: 'rate_limited', occurredAt: at, layer: 'Not A Layer +251911' });
-    const text = await metrics.render();
-    expect(text).toContain('sms_events_total{status="sent",purpose="login",country="ET"} 1');
-    expect(text).toContain('sms_events_total{status="failed",purpose="other",country="other"} 1');
-    expect(text).toContain(
-      'sms_events_total{status="rate_limited",purpose="none",country="none"} 1',
-    );
-    expect(text).toContain('sms_rate_limit_rejections_total{layer="other"} 1');
-    expect(text).not.toContain('aaaaaaaa');
-    expect(text).not.toContain('SM0123');
-    expect(text).not.toContain('251911');
+  it("shows the process' metrics", async () => {
+    const text = await metricsWith().render();
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram');
   });
 
-  it('turns provider latency into seconds and adds up spend per currency', async () => {
-    const { metrics, events } = metricsWith();
-    const sent = {
-      status: 'sent' as const,
-      occurredAt: at,
-      channel: 'twilio-verify',
-      cost: 0.05,
-      currency: 'USD',
-      providerLatencyMs: 300,
-    };
-    events.publish(sent);
-    events.publish({ ...sent, providerLatencyMs: 1500 });
-    const text = await metrics.render();
-    expect(text).toContain(
-      'sms_provider_request_duration_seconds_bucket{le="0.5",provider="twilio-verify",outcome="success"} 1',
-    );
-    expect(text).toContain(
-      'sms_provider_request_duration_seconds_sum{provider="twilio-verify",outcome="success"} 1.8',
-    );
-    expect(text).toContain('sms_spend_total{currency="USD"} 0.1');
-  });
-
-  it('reports webhook failures and dropped analytics events as counters at scrape time', async () => {
-    const { metrics, recorder, webhooks } = metricsWith();
-    webhooks.failed('signature');
-    webhooks.failed('signature');
-    recorder.droppedEvents = 5;
-    let text = await metrics.render();
-    expect(text).toContain('sms_webhook_failures_total{kind="signature"} 2');
-    expect(text).toContain('sms_webhook_failures_total{kind="processing"} 0');
-    expect(text).toContain('sms_analytics_events_dropped_total 5');
-
-    webhooks.failed('processing');
-    recorder.droppedEvents = 7;
-    text = await metrics.render();
-    expect(text).toContain('sms_webhook_failures_total{kind="signature"} 2');
-    expect(text).toContain('sms_webhook_failures_total{kind="processing"} 1');
-    expect(text).toContain('sms_analytics_events_dropped_total 7');
-  });
-
-  it('collects nothing with METRICS_ENABLED=false', async () => {
-    const { metrics, events } = metricsWith({ METRICS_ENABLED: 'false' });
-    events.publish({ status: 'sent', occurredAt: at, purpose: 'login', country: 'ET' });
-    const text = await metrics.render();
-    expect(text).not.toContain('sms_events_total{');
+  it('collects no process metrics with METRICS_ENABLED=false', async () => {
+    const text = await metricsWith({ METRICS_ENABLED: 'false' }).render();
     expect(text).not.toContain('nodejs_');
-  });
-
-  it('counts the pumping holds started, by scope and mode, and exports their alert threshold', async () => {
-    const { metrics, holdListeners } = metricsWith({ SMS_PUMPING_MIN_CONVERSION: '0.3' });
-    const hold = {
-      id: 'b2a4c6d8-0000-4000-8000-000000000001',
-      scopeKey: 'a'.repeat(64),
-      label: '+25191123····',
-      sends: 50,
-      verified: 0,
-      ranges: null,
-      networks: null,
-      createdAt: at,
-      expiresAt: at,
-    };
-    for (const listener of holdListeners) {
-      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
-      listener({ ...hold, scope: 'prefix', mode: 'enforced' });
-      listener({ ...hold, scope: 'country', label: 'ET', mode: 'shadow' });
-    }
-    const text = await metrics.render();
-    expect(text).toContain('sms_pumping_holds_total{scope="prefix",mode="enforced"} 2');
-    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="shadow"} 1');
-    expect(text).toContain('sms_pumping_holds_total{scope="country",mode="enforced"} 0');
-    expect(text).toContain('sms_alert_threshold{rule="pumping_hold"} 0.3');
-    expect(text).not.toContain('25191123');
   });
 });

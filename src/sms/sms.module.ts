@@ -9,6 +9,7 @@ import { ExpirySweeper } from './expiry-sweeper';
 import { SmsNotifier } from './notifications/sms-notifier';
 import { SmsProviders } from './providers/sms-providers';
 import { SmsController } from './sms.controller';
+import { SmsMetrics } from './sms-metrics';
 import { SmsTextsModule } from './texts/sms-texts.module';
 import { CodeChecker } from './code-checker';
 import { CodeDelivery } from './code-delivery';
@@ -34,6 +35,7 @@ import { VerificationRepository } from './verification.repository';
     CarrierLookupService,
     SmsNotifier,
     ExpirySweeper,
+    SmsMetrics,
   ],
   exports: [CodeChecker, DeliveryFilters, NumberHistory, SmsProviders, SmsNotifier],
 })

@@ -8,6 +8,7 @@ import { SpendBudgetService } from './budget/spend-budget.service';
 import { KnownRefusalResponder } from './known-refusal-responder';
 import { HoldsController } from './pumping/holds.controller';
 import { PumpingGuardService } from './pumping/pumping-guard.service';
+import { PumpingMetrics } from './pumping/pumping-metrics';
 import { SmsHold } from './pumping/sms-hold.entity';
 import { SmsHoldRepository } from './pumping/sms-hold.repository';
 import { RateLimitService } from './rate-limit.service';
@@ -27,6 +28,7 @@ import { SmsRequests } from './sms-request';
     SmsRateLimitGuard,
     KnownRefusalResponder,
     PumpingGuardService,
+    PumpingMetrics,
     SmsHoldRepository,
     SpendBudgetService,
     DailySpendRepository,
