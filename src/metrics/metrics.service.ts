@@ -16,6 +16,15 @@ const HTTP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 export class MetricsService implements OnModuleInit {
   private readonly logger = new Logger('Metrics');
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /**
+   * Each series' observer, found by a plain key: prom-client would sort and join the label names
+   * of every observation again. Few enough to keep them all: methods, route templates and status
+   * codes are bounded (metric-labels.ts).
+   */
+  private readonly httpSeries = new Map<
+    string,
+    Histogram.Internal<'method' | 'route' | 'status_code'>
+  >();
 
   constructor(private readonly metrics: MetricsRegistry) {
     this.httpDuration = metrics.histogram({
@@ -35,12 +44,7 @@ export class MetricsService implements OnModuleInit {
     if (!this.metrics.enabled) return;
     fastify.addHook('onResponse', (request, reply, done) => {
       try {
-        this.httpDuration.observe(
-          {
-            method: httpMethod(request.method),
-            route: httpRoute(request.routeOptions.url),
-            status_code: String(reply.statusCode),
-          },
+        this.httpSeriesOf(request.method, request.routeOptions.url, reply.statusCode).observe(
           reply.elapsedTime / 1000,
         );
       } catch (error) {
@@ -48,6 +52,20 @@ export class MetricsService implements OnModuleInit {
       }
       done();
     });
+  }
+
+  private httpSeriesOf(method: string, route: string | undefined, statusCode: number) {
+    const key = `${method} ${statusCode} ${route}`;
+    let series = this.httpSeries.get(key);
+    if (!series) {
+      series = this.httpDuration.labels({
+        method: httpMethod(method),
+        route: httpRoute(route),
+        status_code: String(statusCode),
+      });
+      this.httpSeries.set(key, series);
+    }
+    return series;
   }
 
   get contentType(): string {
