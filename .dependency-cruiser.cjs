@@ -29,6 +29,19 @@ module.exports = {
       to: { path: '^src/(sms|auth)/' },
     },
     {
+      name: 'nothing-imports-analytics-but-metrics-retention-and-the-root',
+      comment:
+        'Analytics listen to the other modules and call into them (delivery tracking tells ' +
+        'sms/abuse/ of failed deliveries); no module depends on analytics but metrics/, ' +
+        'retention/, the configuration and the composition root.',
+      severity: 'error',
+      from: {
+        path: '^src/',
+        pathNot: '^src/(analytics|metrics|retention|config)/|^src/[^/]+\\.ts$',
+      },
+      to: { path: '^src/analytics/' },
+    },
+    {
       name: 'only-the-twilio-adapter-imports-twilio',
       comment: 'Twilio is one adapter: its SDK stays behind sms/providers/twilio/.',
       severity: 'error',

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsAlert } from './alerts/sms-alert.entity';
 import { SmsMessage } from './delivery/sms-message.entity';
-import { SmsSuppression } from './delivery/sms-suppression.entity';
 import { SmsEventRollup, SmsResponseTimeRollup } from './events/sms-event-rollup.entity';
 import { SmsEventRecord } from './events/sms-event.entity';
 import { SmsRequestTiming } from './events/sms-request-timing.entity';
@@ -15,7 +14,6 @@ import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
 import { SmsMessageRepository } from './delivery/sms-message.repository';
-import { SmsSuppressionRepository } from './delivery/sms-suppression.repository';
 import { EventRecorder } from './events/event-recorder';
 import { SmsEventRepository } from './events/sms-event.repository';
 import { ReportsRepository } from './reports.repository';
@@ -32,7 +30,6 @@ import { WebhookStats } from './webhooks/webhook-stats';
       SmsResponseTimeRollup,
       SmsRequestTiming,
       SmsMessage,
-      SmsSuppression,
       SmsAlert,
     ]),
     SmsModule,
@@ -47,7 +44,6 @@ import { WebhookStats } from './webhooks/webhook-stats';
     SmsEventRepository,
     DeliveryTrackingService,
     SmsMessageRepository,
-    SmsSuppressionRepository,
     WebhookStats,
     TwilioSignatureGuard,
     RequestTimings,

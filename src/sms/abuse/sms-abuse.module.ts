@@ -13,13 +13,21 @@ import { SmsHoldRepository } from './pumping/sms-hold.repository';
 import { RateLimitService } from './rate-limit.service';
 import { SmsRateLimitGuard } from './sms-rate-limit.guard';
 import { SmsRequests } from './sms-request';
+import { SmsSuppression } from './suppression/sms-suppression.entity';
+import { SmsSuppressionRepository } from './suppression/sms-suppression.repository';
+import { SuppressionService } from './suppression/suppression.service';
 
 /**
  * SMS abuse protection on the generic limiter (RateLimitModule): the product's limit policies,
- * the SMS routes' guard and its known refusals, pumping holds and the daily spend budget.
+ * the SMS routes' guard and its known refusals, pumping holds, the daily spend budget and the
+ * suppression of dead numbers.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SmsHold, DailySpend]), PhoneModule, RateLimitModule],
+  imports: [
+    TypeOrmModule.forFeature([SmsHold, DailySpend, SmsSuppression]),
+    PhoneModule,
+    RateLimitModule,
+  ],
   controllers: [HoldsController],
   providers: [
     SmsRequests,
@@ -30,6 +38,8 @@ import { SmsRequests } from './sms-request';
     SmsHoldRepository,
     SpendBudgetService,
     DailySpendRepository,
+    SuppressionService,
+    SmsSuppressionRepository,
   ],
   exports: [
     SmsRequests,
@@ -38,6 +48,7 @@ import { SmsRequests } from './sms-request';
     PumpingGuardService,
     SmsHoldRepository,
     SpendBudgetService,
+    SuppressionService,
     PhoneModule,
     RateLimitModule,
   ],

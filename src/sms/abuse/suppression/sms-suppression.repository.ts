@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../common/clock';
-import { BatchedLookup } from '../../database/batched-lookup';
-import { Sql } from '../../database/sql';
+import { Clock } from '../../../common/clock';
+import { BatchedLookup } from '../../../database/batched-lookup';
+import { Sql } from '../../../database/sql';
 
 /**
  * `sms_suppressions` (the main database: every send asks): numbers that bounced permanently, for
