@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsAlert } from './alerts/sms-alert.entity';
 import { SmsMessage } from './delivery/sms-message.entity';
@@ -7,6 +7,7 @@ import { SmsEventRecord } from './events/sms-event.entity';
 import { SmsRequestTiming } from './events/sms-request-timing.entity';
 import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
 import { SmsModule } from '../sms/sms.module';
+import { RetentionPurges, RetentionPurgesModule } from '../retention/retention-purges';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
 import { AlertsController } from './alerts/alerts.controller';
 import { AnalyticsDatabase } from './analytics-database';
@@ -34,6 +35,7 @@ import { WebhookStats } from './webhooks/webhook-stats';
     ]),
     SmsModule,
     SmsAbuseModule,
+    RetentionPurgesModule,
   ],
   controllers: [AnalyticsController, TwilioStatusController, AlertsController],
   providers: [
@@ -49,6 +51,16 @@ import { WebhookStats } from './webhooks/webhook-stats';
     RequestTimings,
     ...ALERT_PROVIDERS,
   ],
-  exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],
+  exports: [AnalyticsService, EventRecorder, WebhookStats],
 })
-export class AnalyticsModule {}
+export class AnalyticsModule implements OnModuleInit {
+  constructor(
+    private readonly purges: RetentionPurges,
+    private readonly events: SmsEventRepository,
+    private readonly messages: SmsMessageRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.purges.register(...this.events.retentionPurges(), ...this.messages.retentionPurges());
+  }
+}

@@ -1,6 +1,7 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../phone/phone.module';
+import { RetentionPurges, RetentionPurgesModule } from '../retention/retention-purges';
 import { SmsAbuseModule } from './abuse/sms-abuse.module';
 import { SuppressionService } from './abuse/suppression/suppression.service';
 import { CarrierLookupService } from './carrier-lookup.service';
@@ -20,7 +21,13 @@ import { Verification } from './verification.entity';
 import { VerificationRepository } from './verification.repository';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Verification]), PhoneModule, SmsAbuseModule, SmsTextsModule],
+  imports: [
+    TypeOrmModule.forFeature([Verification]),
+    PhoneModule,
+    SmsAbuseModule,
+    SmsTextsModule,
+    RetentionPurgesModule,
+  ],
   controllers: [SmsController],
   providers: [
     SmsProviders,
@@ -42,6 +49,8 @@ export class SmsModule implements OnModuleInit {
   constructor(
     private readonly filters: DeliveryFilters,
     private readonly suppression: SuppressionService,
+    private readonly purges: RetentionPurges,
+    private readonly verifications: VerificationRepository,
   ) {}
 
   onModuleInit(): void {
@@ -49,5 +58,6 @@ export class SmsModule implements OnModuleInit {
     // module before the modules that import it, so this filter comes before auth's `account` one
     // (a refused send is reported under the first filter that refuses it).
     this.filters.register('bounced', (target) => this.suppression.isDeliverable(target.phoneHash));
+    this.purges.register(...this.verifications.retentionPurges());
   }
 }

@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../../phone/phone.module';
 import { RateLimitModule } from '../../rate-limit/rate-limit.module';
+import { RetentionPurges, RetentionPurgesModule } from '../../retention/retention-purges';
 import { DailySpend } from './budget/daily-spend.entity';
 import { DailySpendRepository } from './budget/daily-spend.repository';
 import { SpendBudgetService } from './budget/spend-budget.service';
@@ -27,6 +28,7 @@ import { SuppressionService } from './suppression/suppression.service';
     TypeOrmModule.forFeature([SmsHold, DailySpend, SmsSuppression]),
     PhoneModule,
     RateLimitModule,
+    RetentionPurgesModule,
   ],
   controllers: [HoldsController],
   providers: [
@@ -53,4 +55,14 @@ import { SuppressionService } from './suppression/suppression.service';
     RateLimitModule,
   ],
 })
-export class SmsAbuseModule {}
+export class SmsAbuseModule implements OnModuleInit {
+  constructor(
+    private readonly purges: RetentionPurges,
+    private readonly holds: SmsHoldRepository,
+    private readonly suppressions: SmsSuppressionRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.purges.register(...this.holds.retentionPurges(), ...this.suppressions.retentionPurges());
+  }
+}
