@@ -39,6 +39,25 @@ module.exports = {
       to: { path: '^src/(sms|auth)/' },
     },
     {
+      name: 'nothing-imports-analytics-but-the-root',
+      comment:
+        'Analytics listen to the other modules and call into them (delivery tracking tells ' +
+        'sms/abuse/ of failed deliveries); no module depends on analytics but the configuration ' +
+        'and the composition root.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(analytics|config)/|^src/[^/]+\\.ts$' },
+      to: { path: '^src/analytics/' },
+    },
+    {
+      name: 'retention-imports-no-feature',
+      comment:
+        'Each module registers the purges of its own tables (retention/retention-purges.ts): ' +
+        'retention keeps the schedule, the lock and the batches, and knows no feature.',
+      severity: 'error',
+      from: { path: '^src/retention/' },
+      to: { path: '^src/(phone|sms|auth|rate-limit|analytics|metrics|dashboard|operator|health)/' },
+    },
+    {
       name: 'only-the-twilio-adapter-imports-twilio',
       comment: 'Twilio is one adapter: its SDK stays behind sms/providers/twilio/.',
       severity: 'error',

@@ -12,9 +12,6 @@ export interface AnalyticsConfig {
   priceFetchDelayMs: number;
   /** How often finished messages still without Twilio's price are looked for. */
   pricePollIntervalMs: number;
-  suppressionHours: number;
-  /** Delivery errors after which a number is suppressed (unreachable, unknown, landline). */
-  suppressionErrorCodes: Set<string>;
 }
 
 export function analyticsConfigFromEnvironment(environment: AnalyticsEnvironment): AnalyticsConfig {
@@ -27,9 +24,5 @@ export function analyticsConfigFromEnvironment(environment: AnalyticsEnvironment
     lookupEnabled: environment.TWILIO_LOOKUP_ENABLED,
     priceFetchDelayMs: environment.TWILIO_PRICE_FETCH_DELAY_MS,
     pricePollIntervalMs: environment.TWILIO_PRICE_POLL_INTERVAL_MS,
-    suppressionHours: environment.SMS_SUPPRESSION_HOURS,
-    suppressionErrorCodes: new Set(
-      environment.SMS_SUPPRESSION_ERROR_CODES.split(',').map((code) => code.trim()),
-    ),
   };
 }

@@ -3,7 +3,7 @@ import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator
 import { toBoolean, toInteger, toTrimmed } from '../common/environment-transforms';
 import { POSTGRES_URL } from '../database/database.environment';
 
-/** Events, delivery tracking and suppression of dead numbers (analytics.config.ts, docs/PRODUCT.md). */
+/** Events and delivery tracking (analytics.config.ts, docs/PRODUCT.md). */
 export class AnalyticsEnvironment {
   @Transform(toBoolean)
   @IsBoolean()
@@ -45,15 +45,4 @@ export class AnalyticsEnvironment {
   @Min(1_000)
   @Max(86_400_000)
   TWILIO_PRICE_POLL_INTERVAL_MS = 60_000;
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  SMS_SUPPRESSION_HOURS = 168;
-
-  @Transform(toTrimmed)
-  @Matches(/^\d{5}(\s*,\s*\d{5})*$/, {
-    message: 'SMS_SUPPRESSION_ERROR_CODES must be Twilio error codes like 30003,30005,30006',
-  })
-  SMS_SUPPRESSION_ERROR_CODES = '30003,30005,30006';
 }

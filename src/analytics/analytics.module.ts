@@ -1,13 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsAlert } from './alerts/sms-alert.entity';
 import { SmsMessage } from './delivery/sms-message.entity';
-import { SmsSuppression } from './delivery/sms-suppression.entity';
 import { SmsEventRollup, SmsResponseTimeRollup } from './events/sms-event-rollup.entity';
 import { SmsEventRecord } from './events/sms-event.entity';
 import { SmsRequestTiming } from './events/sms-request-timing.entity';
 import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
 import { SmsModule } from '../sms/sms.module';
+import { RetentionPurges, RetentionPurgesModule } from '../retention/retention-purges';
 import { ALERT_PROVIDERS } from './alerts/alert-providers';
 import { AlertsController } from './alerts/alerts.controller';
 import { AnalyticsDatabase } from './analytics-database';
@@ -16,7 +16,6 @@ import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { DeliveryTrackingService } from './delivery/delivery-tracking.service';
 import { SmsMessageRepository } from './delivery/sms-message.repository';
-import { SmsSuppressionRepository } from './delivery/sms-suppression.repository';
 import { EventRecorder } from './events/event-recorder';
 import { SmsEventRepository } from './events/sms-event.repository';
 import { ReportsRepository } from './reports.repository';
@@ -33,11 +32,11 @@ import { WebhookStats } from './webhooks/webhook-stats';
       SmsResponseTimeRollup,
       SmsRequestTiming,
       SmsMessage,
-      SmsSuppression,
       SmsAlert,
     ]),
     SmsModule,
     SmsAbuseModule,
+    RetentionPurgesModule,
   ],
   controllers: [AnalyticsController, TwilioStatusController, AlertsController],
   providers: [
@@ -48,13 +47,22 @@ import { WebhookStats } from './webhooks/webhook-stats';
     SmsEventRepository,
     DeliveryTrackingService,
     SmsMessageRepository,
-    SmsSuppressionRepository,
     WebhookStats,
     TwilioSignatureGuard,
     RequestTimings,
     AnalyticsMetrics,
     ...ALERT_PROVIDERS,
   ],
-  exports: [AnalyticsService, AnalyticsDatabase, EventRecorder, WebhookStats],
+  exports: [AnalyticsService, EventRecorder, WebhookStats],
 })
-export class AnalyticsModule {}
+export class AnalyticsModule implements OnModuleInit {
+  constructor(
+    private readonly purges: RetentionPurges,
+    private readonly events: SmsEventRepository,
+    private readonly messages: SmsMessageRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.purges.register(...this.events.retentionPurges(), ...this.messages.retentionPurges());
+  }
+}

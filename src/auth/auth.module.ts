@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { RedisConnection } from '../redis/redis-connection';
+import { RetentionPurges, RetentionPurgesModule } from '../retention/retention-purges';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsAbuseModule } from '../sms/abuse/sms-abuse.module';
@@ -36,6 +37,7 @@ import { UserRepository } from './user.repository';
     TypeOrmModule.forFeature([User, RefreshToken]),
     SmsModule,
     SmsAbuseModule,
+    RetentionPurgesModule,
     JwtModule.register({}),
   ],
   controllers: [AuthController],
@@ -77,6 +79,8 @@ export class AuthModule implements OnModuleInit {
     private readonly filters: DeliveryFilters,
     private readonly history: NumberHistory,
     private readonly users: UserRepository,
+    private readonly refreshTokens: RefreshTokenRepository,
+    private readonly purges: RetentionPurges,
   ) {}
 
   onModuleInit(): void {
@@ -85,5 +89,6 @@ export class AuthModule implements OnModuleInit {
     this.history.register('account', async (phoneHash) => {
       return (await this.users.phoneStatus(phoneHash)) !== 'none';
     });
+    this.purges.register(...this.refreshTokens.retentionPurges());
   }
 }

@@ -9,7 +9,12 @@ import type { PhoneConfig } from '../phone/phone.config';
 import type { RateLimitConfig } from '../rate-limit/rate-limit.config';
 import type { RedisConfig } from '../redis/redis.config';
 import type { RetentionConfig } from '../retention/retention.config';
-import type { BudgetConfig, PumpingConfig, SmsLimitsConfig } from '../sms/abuse/abuse.config';
+import type {
+  BudgetConfig,
+  PumpingConfig,
+  SmsLimitsConfig,
+  SuppressionConfig,
+} from '../sms/abuse/abuse.config';
 import type { SmsConfig, TwilioConfig } from '../sms/sms.config';
 
 /** The typed configuration, one section per module, read through ConfigService<Configuration, true>. */
@@ -25,6 +30,7 @@ export interface Configuration {
   smsLimits: SmsLimitsConfig;
   pumping: PumpingConfig;
   budget: BudgetConfig;
+  suppression: SuppressionConfig;
   analytics: AnalyticsConfig;
   alerts: AlertsConfig;
   metrics: MetricsConfig;

@@ -14,6 +14,7 @@ import {
   budgetConfigFromEnvironment,
   pumpingConfigFromEnvironment,
   smsLimitsConfigFromEnvironment,
+  suppressionConfigFromEnvironment,
 } from '../sms/abuse/abuse.config';
 import { smsConfigFromEnvironment, twilioConfigFromEnvironment } from '../sms/sms.config';
 import { Configuration } from './configuration';
@@ -70,6 +71,7 @@ export function loadConfiguration(raw: RawEnvironment): Configuration {
     smsLimits: smsLimitsConfigFromEnvironment(environment, sectionProblems),
     pumping: pumpingConfigFromEnvironment(environment),
     budget: budgetConfigFromEnvironment(environment),
+    suppression: suppressionConfigFromEnvironment(environment),
     analytics: analyticsConfigFromEnvironment(environment),
     alerts: alertsConfigFromEnvironment(environment),
     metrics: metricsConfigFromEnvironment(environment, sectionProblems),

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -6,9 +6,11 @@ import { Sql } from '../database/sql';
 import { Clock } from '../common/clock';
 import { Configuration } from '../config/configuration';
 import { RedisConnection } from '../redis/redis-connection';
+import { RetentionPurges, RetentionPurgesModule } from '../retention/retention-purges';
 import { RateLimitThrottlerStorage } from './http-throttler';
 import { MemoryRateLimitStore } from './store/memory-rate-limit.store';
 import { PostgresRateLimitStore } from './store/postgres-rate-limit.store';
+import { rateLimitRetention } from './store/rate-limit-retention';
 import { RateLimitRecord } from './store/rate-limit-record.entity';
 import { RateLimitStore } from './store/rate-limit-store';
 import { RedisRateLimitStore } from './store/redis-rate-limit.store';
@@ -40,6 +42,7 @@ class RateLimitStoreModule {}
   imports: [
     TypeOrmModule.forFeature([RateLimitRecord]),
     RateLimitStoreModule,
+    RetentionPurgesModule,
     ThrottlerModule.forRootAsync({
       inject: [ConfigService, RateLimitStore, Clock],
       useFactory: (
@@ -59,4 +62,13 @@ class RateLimitStoreModule {}
   ],
   exports: [RateLimitStoreModule],
 })
-export class RateLimitModule {}
+export class RateLimitModule implements OnModuleInit {
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly purges: RetentionPurges,
+  ) {}
+
+  onModuleInit(): void {
+    this.purges.register(rateLimitRetention(this.store));
+  }
+}

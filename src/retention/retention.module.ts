@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { AnalyticsModule } from '../analytics/analytics.module';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { RetentionPurgesModule } from './retention-purges';
 import { RetentionService } from './retention.service';
 
+/** The scheduled purge; the modules owning the tables register what it deletes (RetentionPurges). */
 @Module({
-  imports: [AnalyticsModule, RateLimitModule],
+  imports: [RetentionPurgesModule],
   providers: [RetentionService],
   exports: [RetentionService],
 })

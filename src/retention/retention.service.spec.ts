@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AnalyticsDatabase } from '../analytics/analytics-database';
+import { SmsMessageRepository } from '../analytics/delivery/sms-message.repository';
+import { SmsEventRepository } from '../analytics/events/sms-event.repository';
+import { RefreshTokenRepository } from '../auth/tokens/refresh-token.repository';
 import { Clock } from '../common/clock';
 import { RecurringJobs } from '../common/recurring-jobs';
 import { Configuration } from '../config/configuration';
@@ -10,6 +13,11 @@ import { Sql } from '../database/sql';
 import { MemoryRateLimitStore } from '../rate-limit/store/memory-rate-limit.store';
 import { PostgresRateLimitStore } from '../rate-limit/store/postgres-rate-limit.store';
 import { RateLimitStore } from '../rate-limit/store/rate-limit-store';
+import { rateLimitRetention } from '../rate-limit/store/rate-limit-retention';
+import { SmsHoldRepository } from '../sms/abuse/pumping/sms-hold.repository';
+import { SmsSuppressionRepository } from '../sms/abuse/suppression/sms-suppression.repository';
+import { VerificationRepository } from '../sms/verification.repository';
+import { RetentionPurges } from './retention-purges';
 import { RetentionService } from './retention.service';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -51,10 +59,22 @@ function retention(options: {
     get: (key: keyof typeof configuration) => configuration[key],
   } as unknown as ConfigService<Configuration, true>;
   const clock: Clock = { now: () => NOW };
+  const main = (options.main ?? new FakeDatabase()) as unknown as Sql;
+  const analytics = (options.analytics ?? new FakeDatabase()) as unknown as AnalyticsDatabase;
+  // What the modules owning these tables register when the app starts.
+  const purges = new RetentionPurges();
+  purges.register(
+    ...new VerificationRepository(main).retentionPurges(),
+    ...new RefreshTokenRepository(main).retentionPurges(),
+    ...new SmsHoldRepository(main).retentionPurges(),
+    ...new SmsSuppressionRepository(main, clock).retentionPurges(),
+    rateLimitRetention(options.store ?? new MemoryRateLimitStore()),
+    ...new SmsEventRepository(analytics).retentionPurges(),
+    ...new SmsMessageRepository(analytics).retentionPurges(),
+  );
   return new RetentionService(
-    (options.main ?? new FakeDatabase()) as unknown as Sql,
-    (options.analytics ?? new FakeDatabase()) as unknown as AnalyticsDatabase,
-    options.store ?? new MemoryRateLimitStore(),
+    main,
+    purges,
     clock,
     config,
     new RecurringJobs(new SchedulerRegistry(), config),

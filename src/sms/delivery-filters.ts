@@ -11,9 +11,10 @@ export interface DeliveryTarget {
 export type DeliveryFilter = (target: DeliveryTarget) => Promise<boolean>;
 
 /**
- * Reasons to answer a send as usual but deliver nothing: a login code for a number without an
- * account (no account enumeration, docs/SECURITY.md rule 7), a suppressed number that bounced.
- * Other modules register their filter here; the SMS module knows none of them.
+ * Reasons to answer a send as usual but deliver nothing: a suppressed number that bounced
+ * (registered by the SMS module, from sms/abuse/suppression/), a login code for a number without
+ * an account (no account enumeration, docs/SECURITY.md rule 7). Other modules register their
+ * filter here; the SMS module knows none of them.
  */
 @Injectable()
 export class DeliveryFilters {

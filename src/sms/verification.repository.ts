@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql';
 import { StatementBatcher, WriteBatcher } from '../database/write-batcher';
 import { Purpose } from '../common/purpose';
-import { pendingRow } from './verification.entity';
+import { VERIFICATION_STATUSES, pendingRow } from './verification.entity';
 import {
   Approval,
   AttemptToCount,
@@ -12,9 +12,19 @@ import {
   ResendOutcome,
   VerificationRow,
 } from './verification.rows';
+import { batchDelete } from '../database/batch-delete';
+import { RetentionPurge } from '../retention/retention-purges';
 
 const RETURNING = `id, purpose, twilio_sid, provider_sid, status, channel, code_hash, locale,
   attempts, max_attempts, send_count, expires_at, created_at, updated_at`;
+
+// Every status is listed so that the (status, expires_at) index serves the scan: a code that
+// expired before the cutoff is over whatever its status says, a pending one included.
+const ENDED_VERIFICATIONS = batchDelete(
+  'sms_verifications',
+  ['id'],
+  `status = ANY($2::sms_verification_status[]) AND expires_at < $3`,
+);
 
 /** The rows of a batched statement (`RETURNING position, …`) as one answer per item, in order. */
 function inOrder<T, R>(batch: T[], rows: (R & { position: string })[]): (R | undefined)[] {
@@ -261,6 +271,19 @@ export class VerificationRepository {
       [phoneHashes, since],
     );
     return new Set(rows.map((row) => row.hash));
+  }
+
+  /** What retention deletes: verifications over for SMS_VERIFICATION_RETENTION_DAYS. */
+  retentionPurges(): RetentionPurge[] {
+    return [
+      {
+        table: 'sms_verifications',
+        database: 'main',
+        keptFor: 'verification',
+        deleteBatch: (limit, cutoff) =>
+          ENDED_VERIFICATIONS.run(this.sql, limit, VERIFICATION_STATUSES, cutoff),
+      },
+    ];
   }
 
   /**

@@ -5,9 +5,7 @@ import {
   TrackedMessage,
   TrackedSend,
 } from '../../src/analytics/delivery/sms-message.repository';
-import { SmsSuppressionRepository } from '../../src/analytics/delivery/sms-suppression.repository';
 import { MessagePrice, SmsEventRepository } from '../../src/analytics/events/sms-event.repository';
-import { Clock } from '../../src/common/clock';
 
 export interface StoredMessage extends TrackedSend {
   statusName: string;
@@ -100,26 +98,6 @@ export class InMemoryMessages {
 
   asRepository(): SmsMessageRepository {
     return this as unknown as SmsMessageRepository;
-  }
-}
-
-/** SmsSuppressionRepository in memory: numbers and when their suppression ends, on `clock`. */
-export class InMemorySuppressions {
-  readonly numbers = new Map<string, { errorCode: string; expiresAt: Date }>();
-
-  constructor(private readonly clock: Clock) {}
-
-  async suppress(phoneHash: string, errorCode: string, _now: Date, expiresAt: Date) {
-    this.numbers.set(phoneHash, { errorCode, expiresAt });
-  }
-
-  async isDeliverable(phoneHash: string): Promise<boolean> {
-    const suppression = this.numbers.get(phoneHash);
-    return !suppression || suppression.expiresAt <= this.clock.now();
-  }
-
-  asRepository(): SmsSuppressionRepository {
-    return this as unknown as SmsSuppressionRepository;
   }
 }
 

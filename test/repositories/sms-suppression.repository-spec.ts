@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SmsSuppressionRepository } from '../../src/analytics/delivery/sms-suppression.repository';
+import { SmsSuppressionRepository } from '../../src/sms/abuse/suppression/sms-suppression.repository';
 import { Sql } from '../../src/database/sql';
 import { FakeClock } from '../support/fake-clock';
 import { RepositoryDatabase, openRepositoryDatabase } from '../support/repository-database';

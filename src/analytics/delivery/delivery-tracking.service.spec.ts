@@ -1,15 +1,13 @@
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import {
-  InMemoryEventCosts,
-  InMemoryMessages,
-  InMemorySuppressions,
-} from '../../../test/fakes/in-memory-delivery';
+import { InMemoryEventCosts, InMemoryMessages } from '../../../test/fakes/in-memory-delivery';
+import { InMemorySuppressions } from '../../../test/fakes/in-memory-suppressions';
 import { FakeClock } from '../../../test/support/fake-clock';
 import { SmsEvent, SmsEvents } from '../../common/events/sms-events';
 import { RecurringJobs } from '../../common/recurring-jobs';
 import { Configuration } from '../../config/configuration';
 import { loadConfiguration } from '../../config/load-configuration';
+import { SuppressionService } from '../../sms/abuse/suppression/suppression.service';
 import { DeliveryFilters } from '../../sms/delivery-filters';
 import { SmsProviders } from '../../sms/providers/sms-providers';
 import { DeliveryTrackingService } from './delivery-tracking.service';
@@ -47,14 +45,16 @@ function setUp() {
   const costs = new InMemoryEventCosts();
   const bus = new SmsEvents();
   const published: SmsEvent[] = [];
+  const suppression = new SuppressionService(suppressions.asRepository(), config);
+  // As the SMS module registers it.
   const filters = new DeliveryFilters();
+  filters.register('bounced', (target) => suppression.isDeliverable(target.phoneHash));
   const prices = new Prices();
   const service = new DeliveryTrackingService(
     messages.asRepository(),
-    suppressions.asRepository(),
+    suppression,
     costs.asRepository(),
     bus,
-    filters,
     prices as unknown as SmsProviders,
     clock,
     config,

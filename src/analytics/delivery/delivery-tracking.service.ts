@@ -12,7 +12,7 @@ import { RecurringTask } from '../../common/recurring-task';
 import { SmsEventStatus, SmsEvents } from '../../common/events/sms-events';
 import { SmsEventRepository } from '../events/sms-event.repository';
 import { Configuration } from '../../config/configuration';
-import { DeliveryFilters } from '../../sms/delivery-filters';
+import { SuppressionService } from '../../sms/abuse/suppression/suppression.service';
 import { SmsProviders } from '../../sms/providers/sms-providers';
 import { AnalyticsConfig } from '../analytics.config';
 import {
@@ -21,7 +21,6 @@ import {
   messageStatusRank,
 } from '../../sms/providers/twilio/twilio-status-callback';
 import { SentMessage, SmsMessageRepository } from './sms-message.repository';
-import { SmsSuppressionRepository } from './sms-suppression.repository';
 
 /**
  * Terminal statuses worth an analytics event; the `sent` event was recorded at send time. Twilio's
@@ -36,8 +35,9 @@ const EVENT_FOR_STATUS: Partial<Record<string, SmsEventStatus>> = {
 
 /**
  * Delivery state of every SMS we sent through Programmable Messaging, from Twilio's signed status
- * callbacks: analytics events, suppression of numbers that bounce permanently, and Twilio's real
- * price once it is known (fetched some time after delivery).
+ * callbacks: analytics events, failures passed on to the suppression of dead numbers (SMS abuse
+ * protection decides which ones suppress), and Twilio's real price once it is known (fetched some
+ * time after delivery).
  */
 @Injectable()
 export class DeliveryTrackingService
@@ -54,10 +54,9 @@ export class DeliveryTrackingService
 
   constructor(
     private readonly messages: SmsMessageRepository,
-    private readonly suppressions: SmsSuppressionRepository,
+    private readonly suppression: SuppressionService,
     private readonly sentEvents: SmsEventRepository,
     private readonly events: SmsEvents,
-    private readonly filters: DeliveryFilters,
     private readonly providers: SmsProviders,
     private readonly clock: Clock,
     config: ConfigService<Configuration, true>,
@@ -85,7 +84,6 @@ export class DeliveryTrackingService
       }).finally(() => this.tracking.delete(sid));
       this.tracking.set(sid, insert);
     });
-    this.filters.register('bounced', (target) => this.suppressions.isDeliverable(target.phoneHash));
     this.pricePoll.start();
   }
 
@@ -128,9 +126,7 @@ export class DeliveryTrackingService
         errorMessage: errorCode ? describeDeliveryError(errorCode) : undefined,
       });
     }
-    if (errorCode && this.config.suppressionErrorCodes.has(errorCode)) {
-      await this.suppress(message.phone_hash, errorCode, now);
-    }
+    if (errorCode) await this.suppression.deliveryFailed(message.phone_hash, errorCode, now);
     return { changed: true };
   }
 
@@ -187,11 +183,5 @@ export class DeliveryTrackingService
     } catch (error) {
       this.logger.warn({ err: error }, 'could not track a sent message');
     }
-  }
-
-  private async suppress(phoneHash: string, errorCode: string, now: Date): Promise<void> {
-    const expiresAt = new Date(now.getTime() + this.config.suppressionHours * 3_600_000);
-    await this.suppressions.suppress(phoneHash, errorCode, now, expiresAt);
-    this.logger.log({ errorCode }, 'number suppressed after a permanent delivery failure');
   }
 }

@@ -2,6 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { SmsEvent } from '../../common/events/sms-events';
 import { WriteBatcher } from '../../database/write-batcher';
 import { AnalyticsDatabase } from '../analytics-database';
+import { batchDelete } from '../../database/batch-delete';
+import { RetentionPurge } from '../../retention/retention-purges';
+
+const OLD_MESSAGES = batchDelete('sms_messages', ['sid'], `created_at < $2`);
 
 /** A `sent` event with what its sms_messages row cannot do without. */
 export type SentMessage = SmsEvent & { providerSid: string; phoneHash: string; country: string };
@@ -96,6 +100,18 @@ export class SmsMessageRepository {
       [sid, amount, currency],
     );
     return message;
+  }
+
+  /** What retention deletes: messages sent ANALYTICS_RETENTION_DAYS ago. */
+  retentionPurges(): RetentionPurge[] {
+    return [
+      {
+        table: 'sms_messages',
+        database: 'analytics',
+        keptFor: 'analytics',
+        deleteBatch: (limit, cutoff) => OLD_MESSAGES.run(this.analytics, limit, cutoff),
+      },
+    ];
   }
 
   /** The sent messages of a batch of sends, in one statement (see WriteBatcher). */

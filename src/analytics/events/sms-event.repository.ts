@@ -3,6 +3,28 @@ import { SmsEvent } from '../../common/events/sms-events';
 import { AnalyticsDatabase } from '../analytics-database';
 import { RESPONSE_TIME_BUCKETS, sqlAddHistograms, sqlBucketOf } from '../response-time-histogram';
 import { ROLLUP_DETAIL_SQL, sqlUtcPeriodOf } from './sms-event-rollup.entity';
+import { batchDelete } from '../../database/batch-delete';
+import { RetentionPurge } from '../../retention/retention-purges';
+
+/**
+ * Per-minute request timings serve the response-time alert (the last hour) and a look back at an
+ * incident; the reports' response times live in the hourly rollups.
+ */
+export const REQUEST_TIMINGS_RETENTION_DAYS = 7;
+const HOUR_MS = 3_600_000;
+
+const OLD_EVENTS = batchDelete('sms_events', ['id'], `occurred_at < $2`);
+const OLD_ROLLUPS = batchDelete(
+  'sms_event_rollups',
+  ['bucket', 'country_code', 'purpose', 'status'],
+  `bucket <= $2`,
+);
+const OLD_RESPONSE_TIME_ROLLUPS = batchDelete(
+  'sms_response_time_rollups',
+  ['bucket', 'country_code', 'purpose'],
+  `bucket <= $2`,
+);
+const OLD_REQUEST_TIMINGS = batchDelete('sms_request_timings', ['minute', 'route'], `minute < $2`);
 
 /** An event with what the request knew about itself. */
 export interface RecordedEvent extends SmsEvent {
@@ -219,5 +241,40 @@ export class SmsEventRepository {
       ],
     );
     return true;
+  }
+
+  /**
+   * What retention deletes: events and rollups ANALYTICS_RETENTION_DAYS old, request timings
+   * REQUEST_TIMINGS_RETENTION_DAYS old.
+   */
+  retentionPurges(): RetentionPurge[] {
+    // An hourly bucket goes once the whole of its hour is older than the cutoff.
+    const lastOldBucket = (cutoff: Date) => new Date(cutoff.getTime() - HOUR_MS);
+    const analytics = { database: 'analytics', keptFor: 'analytics' } as const;
+    return [
+      {
+        ...analytics,
+        table: 'sms_events',
+        deleteBatch: (limit, cutoff) => OLD_EVENTS.run(this.database, limit, cutoff),
+      },
+      {
+        ...analytics,
+        table: 'sms_event_rollups',
+        deleteBatch: (limit, cutoff) =>
+          OLD_ROLLUPS.run(this.database, limit, lastOldBucket(cutoff)),
+      },
+      {
+        ...analytics,
+        table: 'sms_response_time_rollups',
+        deleteBatch: (limit, cutoff) =>
+          OLD_RESPONSE_TIME_ROLLUPS.run(this.database, limit, lastOldBucket(cutoff)),
+      },
+      {
+        database: 'analytics',
+        keptFor: { days: REQUEST_TIMINGS_RETENTION_DAYS },
+        table: 'sms_request_timings',
+        deleteBatch: (limit, cutoff) => OLD_REQUEST_TIMINGS.run(this.database, limit, cutoff),
+      },
+    ];
   }
 }

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../../database/sql';
+import { batchDelete } from '../../database/batch-delete';
+import { RetentionPurge } from '../../retention/retention-purges';
+
+// A used token is kept until it has expired: presenting it again is what revokes a stolen
+// family (refresh-token.service.ts), whenever that happens in its lifetime.
+const EXPIRED_TOKENS = batchDelete('refresh_tokens', ['id'], `expires_at < $2`);
+const REVOKED_TOKENS = batchDelete('refresh_tokens', ['id'], `revoked_at < $2`);
 
 /** A refresh token to store; the token itself is never stored, only its HMAC. */
 export interface NewRefreshToken {
@@ -183,5 +190,15 @@ export class RefreshTokenRepository {
       [userId, sessionId],
     );
     return row && { tokenVersion: row.token_version, sessionRevoked: row.session_revoked };
+  }
+
+  /** What retention deletes: tokens expired, or revoked, for SMS_VERIFICATION_RETENTION_DAYS. */
+  retentionPurges(): RetentionPurge[] {
+    return [EXPIRED_TOKENS, REVOKED_TOKENS].map((statement) => ({
+      table: 'refresh_tokens',
+      database: 'main',
+      keptFor: 'verification',
+      deleteBatch: (limit, cutoff) => statement.run(this.sql, limit, cutoff),
+    }));
   }
 }

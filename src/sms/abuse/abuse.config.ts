@@ -49,6 +49,14 @@ export interface BudgetConfig {
   defaultPrice: number;
 }
 
+/** Numbers that bounced permanently (suppression/). */
+export interface SuppressionConfig {
+  /** How long such a number gets nothing. */
+  durationMs: number;
+  /** Delivery errors after which a number is suppressed (unreachable, unknown, landline). */
+  errorCodes: Set<string>;
+}
+
 /**
  * A per-phone ceiling's default, as a multiple of the per-client limit: an attacker needs that many
  * networks to shut a number's owner out, while guessing spread over them stays bounded.
@@ -132,5 +140,16 @@ export function budgetConfigFromEnvironment(environment: SmsAbuseEnvironment): B
       ]),
     ),
     defaultPrice: environment.SMS_PRICE_DEFAULT,
+  };
+}
+
+export function suppressionConfigFromEnvironment(
+  environment: SmsAbuseEnvironment,
+): SuppressionConfig {
+  return {
+    durationMs: environment.SMS_SUPPRESSION_HOURS * 3_600_000,
+    errorCodes: new Set(
+      environment.SMS_SUPPRESSION_ERROR_CODES.split(',').map((code) => code.trim()),
+    ),
   };
 }

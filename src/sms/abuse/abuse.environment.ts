@@ -12,7 +12,7 @@ export const PUMPING_MODES = ['enforce', 'shadow', 'off'] as const;
 
 /**
  * SMS abuse protection (abuse.config.ts): the SMS routes' limit layers (docs/PRODUCT.md), pumping
- * holds and the daily spend budget.
+ * holds, the daily spend budget and the suppression of dead numbers.
  */
 export class SmsAbuseEnvironment {
   // --- send and code-check limits -----------------------------------------------------------
@@ -168,4 +168,16 @@ export class SmsAbuseEnvironment {
   @IsNumber()
   @Min(0)
   SMS_PRICE_DEFAULT = 0.05;
+
+  // --- dead numbers ---------------------------------------------------------------------------
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  SMS_SUPPRESSION_HOURS = 168;
+
+  @Transform(toTrimmed)
+  @Matches(/^\d{5}(\s*,\s*\d{5})*$/, {
+    message: 'SMS_SUPPRESSION_ERROR_CODES must be Twilio error codes like 30003,30005,30006',
+  })
+  SMS_SUPPRESSION_ERROR_CODES = '30003,30005,30006';
 }

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../../../database/sql';
 import { HoldMode, HoldScope } from './sms-hold.entity';
+import { batchDelete } from '../../../database/batch-delete';
+import { RetentionPurge } from '../../../retention/retention-purges';
+
+const ENDED_HOLDS = batchDelete('sms_holds', ['id'], `lifted_at < $2 OR expires_at < $2`);
 
 /** A hold as the guard, the operators' routes and the alerts read it. */
 export interface ActiveHold {
@@ -203,5 +207,17 @@ export class SmsHoldRepository {
         },
       ]),
     );
+  }
+
+  /** What retention deletes: holds lifted or expired for SMS_VERIFICATION_RETENTION_DAYS. */
+  retentionPurges(): RetentionPurge[] {
+    return [
+      {
+        table: 'sms_holds',
+        database: 'main',
+        keptFor: 'verification',
+        deleteBatch: (limit, cutoff) => ENDED_HOLDS.run(this.sql, limit, cutoff),
+      },
+    ];
   }
 }

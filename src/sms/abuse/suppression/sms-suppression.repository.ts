@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../common/clock';
-import { BatchedLookup } from '../../database/batched-lookup';
-import { Sql } from '../../database/sql';
+import { Clock } from '../../../common/clock';
+import { BatchedLookup } from '../../../database/batched-lookup';
+import { Sql } from '../../../database/sql';
+import { batchDelete } from '../../../database/batch-delete';
+import { RetentionPurge } from '../../../retention/retention-purges';
+
+const ENDED_SUPPRESSIONS = batchDelete('sms_suppressions', ['phone_hash'], `expires_at <= $2`);
 
 /**
  * `sms_suppressions` (the main database: every send asks): numbers that bounced permanently, for
@@ -22,6 +26,18 @@ export class SmsSuppressionRepository {
        ON CONFLICT (phone_hash) DO UPDATE SET error_code = $2, created_at = $3, expires_at = $4`,
       [phoneHash, errorCode, now, expiresAt],
     );
+  }
+
+  /** What retention deletes: suppressions once they have ended (the number is deliverable). */
+  retentionPurges(): RetentionPurge[] {
+    return [
+      {
+        table: 'sms_suppressions',
+        database: 'main',
+        keptFor: { days: 0 },
+        deleteBatch: (limit, cutoff) => ENDED_SUPPRESSIONS.run(this.sql, limit, cutoff),
+      },
+    ];
   }
 
   /** False while the number is suppressed. Every send asks, so concurrent sends share one query. */
