@@ -158,6 +158,18 @@ describe('Messages a developer trips on', () => {
       const response = await http().get('/sms/no-such-route').expect(404);
       expect(response.body.error).toBe('NOT_FOUND');
     });
+
+    it.each([
+      ['get', '/health/'],
+      ['post', '/sms/send-verification/'],
+      ['get', '/auth/me/'],
+    ] as const)(
+      'answers %s %s (a trailing slash no route serves) with 404, not a 405 naming that method',
+      async (method, path) => {
+        const response = await http()[method](path).expect(404);
+        expect(response.body.error).toBe('NOT_FOUND');
+      },
+    );
   });
 
   describe('the Swagger document', () => {

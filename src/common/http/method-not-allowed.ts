@@ -18,7 +18,9 @@ function patternOf(url: string): RegExp {
           : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
     )
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  // Exactly the route's path: Fastify serves `/health` and not `/health/`, so a 405 for the latter
+  // would name a method that does not work there either.
+  return new RegExp(`^${source}$`);
 }
 
 /**
