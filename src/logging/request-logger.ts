@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions, Level, LogFn, Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Level, Logger } from 'pino';
 
 /**
  * Fastify's logger of one request (its `childLoggerFactory`), made only when a line is written at
@@ -34,13 +34,26 @@ class RequestLogger {
     this.logger().level = level;
   }
 
-  readonly fatal: LogFn = (...args: unknown[]) => this.write('fatal', args);
-  readonly error: LogFn = (...args: unknown[]) => this.write('error', args);
-  readonly warn: LogFn = (...args: unknown[]) => this.write('warn', args);
-  readonly info: LogFn = (...args: unknown[]) => this.write('info', args);
-  readonly debug: LogFn = (...args: unknown[]) => this.write('debug', args);
-  readonly trace: LogFn = (...args: unknown[]) => this.write('trace', args);
-  readonly silent: LogFn = () => undefined;
+  // Methods on the prototype, not arrow fields: one of these is made for every request.
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
 
   isLevelEnabled(level: string): boolean {
     return (this.made ?? this.parent).isLevelEnabled(level);
